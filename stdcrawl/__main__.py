@@ -1,0 +1,5 @@
+import sys
+
+from stdcrawl.cli import main
+
+sys.exit(main())

@@ -1,0 +1,146 @@
+"""The ``stdcrawl`` command: a thin layer over the package and Scrapy's crawler process.
+
+    stdcrawl demo                          serve a replica, crawl it into data/, say where it went
+    stdcrawl replica serve [options]       serve the replica on 127.0.0.1 until Ctrl-C
+    stdcrawl replica truth [options] -o F  write the replica's expected records as JSONL
+    stdcrawl extract PAGE.html --url URL   print one page's record as JSON
+
+Exit status: 0 done, 1 failed, 2 bad usage or (``extract``) not an article.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+from stdcrawl.replica.model import DEFAULT_TODAY, ReplicaConfig
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _replica_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--articles", type=int, default=300, help="Cooperation articles at epoch 0 (default 300)")
+    parser.add_argument("--others", type=int, default=None, help="articles of each other channel (default articles/10, at least 10)")
+    parser.add_argument("--seed", type=int, default=1, help="random seed: the same seed serves the same site (default 1)")
+    parser.add_argument("--epoch", type=int, default=0, help="move time forward: new, edited and removed articles (default 0)")
+    parser.add_argument("--today", type=dt.date.fromisoformat, default=DEFAULT_TODAY, help="the day epoch 0 ends (YYYY-MM-DD)")
+    parser.add_argument("--page-size", type=int, default=15, help="entries per list page (default 15)")
+
+
+def _config(args: argparse.Namespace) -> ReplicaConfig:
+    if args.articles < 1 or args.epoch < 0 or args.page_size < 1 or (args.others is not None and args.others < 0):
+        raise SystemExit(_usage("--articles and --page-size must be positive, --epoch and --others not negative"))
+    return ReplicaConfig(
+        seed=args.seed, articles=args.articles, others=args.others, epoch=args.epoch, today=args.today, page_size=args.page_size
+    )
+
+
+def _usage(message: str) -> int:
+    print(f"stdcrawl: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="stdcrawl", description="Crawl the English edition of Science and Technology Daily.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="serve a replica of the site, crawl it into the data dir, show the output")
+    demo.add_argument("--data-dir", default="data", help="where the output goes (default data/)")
+    _replica_options(demo)
+
+    replica = commands.add_parser("replica", help="the offline replica of www.stdaily.com")
+    replica_commands = replica.add_subparsers(dest="replica_command", required=True)
+    serve = replica_commands.add_parser("serve", help="serve the replica until Ctrl-C")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=0, help="port (default 0: any free port; the URL is printed)")
+    _replica_options(serve)
+    truth = replica_commands.add_parser("truth", help="write the records a correct crawl exports, as JSONL")
+    truth.add_argument("--channel", default="Cooperation")
+    truth.add_argument("-o", "--output", required=True, help="file to write, - for stdout")
+    _replica_options(truth)
+
+    extract = commands.add_parser("extract", help="print the record of one saved article page as JSON")
+    extract.add_argument("page", type=Path, help="the saved HTML page")
+    extract.add_argument("--url", required=True, help="the page's URL on the site (any stdaily host)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "extract":
+        return _extract(args.page, args.url)
+    if args.command == "replica" and args.replica_command == "serve":
+        return _serve(args)
+    if args.command == "replica" and args.replica_command == "truth":
+        return _truth(args)
+    if args.command == "demo":
+        from stdcrawl.demo import run_demo
+
+        return run_demo(_config(args), Path(args.data_dir))
+    return _usage(f"unknown command {args.command!r}")
+
+
+def _extract(page: Path, url: str) -> int:
+    from stdcrawl.extract import NotAnArticle, extract_article
+    from stdcrawl.urls import canonicalize
+
+    canonical = canonicalize(url)
+    if canonical is None:
+        return _usage(f"--url {url!r} is not a URL on www.stdaily.com, stdaily.com or m.stdaily.com")
+    try:
+        html = page.read_bytes()
+    except OSError as exc:
+        return _usage(f"cannot read {page}: {exc.strerror or exc}")
+    try:
+        article = extract_article(html, canonical)
+    except NotAnArticle as exc:
+        print(f"stdcrawl: not an article: {page}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(json.dumps(article.to_dict(), ensure_ascii=False, indent=2))
+    return EXIT_OK
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from stdcrawl.replica.server import ReplicaServer
+
+    try:
+        server = ReplicaServer(_config(args), host=args.host, port=args.port)
+    except OSError as exc:
+        return _usage(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
+    print(f"Replica of www.stdaily.com serving at {server.url}", flush=True)
+    print(f"Crawl it with: scrapy crawl cooperation -s STDCRAWL_SITE_URL={server.url}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return EXIT_OK
+
+
+def _truth(args: argparse.Namespace) -> int:
+    from stdcrawl.channels import find_channel
+    from stdcrawl.replica.model import SiteModel
+    from stdcrawl.replica.truth import expected_records
+
+    channel = find_channel(args.channel)
+    if channel is None:
+        return _usage(f"unknown channel {args.channel!r}")
+    records = expected_records(SiteModel(_config(args)), channel.name)
+    lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    if args.output == "-":
+        sys.stdout.write(lines)
+    else:
+        try:
+            Path(args.output).write_text(lines, encoding="utf-8")
+        except OSError as exc:
+            return _usage(f"cannot write {args.output}: {exc.strerror or exc}")
+        print(f"{len(records)} expected records of {channel.name} written to {args.output}")
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""List pages and homepage navigation: ``(html, url) -> links``, pure, no Scrapy.
+
+A list page prints a breadcrumb ("position: EnglishChannel > Cooperation"),
+then entries newest first: a title linking to the article and a one-paragraph
+summary. The reader takes the entries between the breadcrumb and the first
+sidebar or footer line, so "Top News" links to other channels never count as
+the channel's own. Only links to article-shaped URLs on the site are entries;
+off-site links (spam mirrors keep the path and swap the host) are counted.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import parsel
+
+from stdcrawl.extract import anchors
+from stdcrawl.extract.article import decode_html
+from stdcrawl.extract.blocks import Block, read_blocks
+from stdcrawl.text import clean_text
+from stdcrawl.urls import canonicalize, parse_article_url
+
+
+# A paging bar: "1 2 3 ... Next", "< Prev | 4 | Next >", "共5页 首页 上一页".
+_PAGER = re.compile(r"^(?:[\d\s.…|<>«»\[\]]|next|prev(?:ious)?|first|last|page|首页|尾页|上一页|下一页|共|页)+$", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class ListEntry:
+    url: str  # canonical
+    title: str
+    summary: str | None
+
+
+@dataclass(slots=True)
+class Listing:
+    section_label: str | None
+    entries: list[ListEntry] = field(default_factory=list)
+    offsite_links: int = 0  # links in the list region that lead off the site
+    other_links: int = 0  # links to the site that are not articles (special topics, paging)
+
+
+@dataclass(frozen=True, slots=True)
+class NavLink:
+    label: str
+    url: str  # canonical
+
+
+def _body_blocks(html: str | bytes, content_type: str | None) -> list[Block]:
+    doc = parsel.Selector(text=decode_html(html, content_type))
+    body = doc.css("body")
+    blocks = read_blocks(body[0].root if body else doc.root)
+    for block in blocks:
+        block.text = clean_text(block.text)
+    return blocks
+
+
+def extract_listing(html: str | bytes, url: str, *, content_type: str | None = None) -> Listing:
+    """Entries of one list page. ``url`` is the page's canonical URL."""
+    blocks = _body_blocks(html, content_type)
+    start = next((i for i, b in enumerate(blocks) if anchors.looks_like_crumb_start(b.text)), None)
+    crumb = anchors.parse_crumb(blocks[start].text) if start is not None else None
+    listing = Listing(crumb.section_label if crumb else None)
+    region = blocks[start + 1 :] if start is not None else blocks
+    seen: set[str] = set()
+    current: tuple[str, str] | None = None  # (url, title) waiting for its summary
+    summary: list[str] = []
+
+    def close() -> None:
+        nonlocal current, summary
+        if current is not None:
+            listing.entries.append(ListEntry(current[0], current[1], " ".join(summary) or None))
+        current, summary = None, []
+
+    for block in region:
+        if anchors.is_end_marker(block.text) and len(block.text.split()) <= 30:
+            break
+        article_links = []
+        for link in block.links:
+            target = canonicalize(link.href, url)
+            if target is None:
+                listing.offsite_links += link.href.startswith(("http://", "https://", "//"))
+            elif parse_article_url(target):
+                article_links.append((target, link.text))
+            else:
+                listing.other_links += 1
+        if not article_links:
+            if block.link_ratio >= 0.5 or _PAGER.match(block.text):
+                # Another kind of entry (special topic, off-site copy): what follows is its summary.
+                close()
+            elif current is not None:
+                summary.append(block.text)
+            continue
+        for target, title in article_links:
+            close()
+            if target in seen:
+                continue
+            seen.add(target)
+            current = (target, title or block.text)
+        # An entry printed on one line: the title link, then its summary.
+        rest = block.text.removeprefix(article_links[-1][1]).strip() if len(article_links) == 1 else ""
+        if rest and current is not None:
+            summary.append(rest)
+    close()
+    return listing
+
+
+def extract_navigation(html: str | bytes, url: str, *, content_type: str | None = None) -> list[NavLink]:
+    """Every labelled link to the site on a page, in order (homepage navigation)."""
+    return [
+        NavLink(link.text, target)
+        for block in _body_blocks(html, content_type)
+        for link in block.links
+        if link.text and (target := canonicalize(link.href, url))
+    ]

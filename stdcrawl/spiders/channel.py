@@ -1,0 +1,344 @@
+"""Spiders of the English edition's channels: routing only, every byte read by ``extract``.
+
+The walk: both homepages -> the channel's list pages, found in the navigation by
+the channel's name -> every page of both list families (legacy ``common_list``
+and ``/web/`` ``node_<id>``), newest first, to the end or to ``since`` -> the
+articles, recognised by their URL shapes. Stories of 2022 - mid 2024 may be
+listed twice (a G1b and a G2 URL): those entries wait until the lists are
+walked, are paired by title, and the pair is fetched one after the other so
+the two pages become one record when their content is the same.
+
+Arguments (``-a``): ``channel`` (``stdaily`` spider only; name or slug),
+``since`` (YYYY-MM-DD: skip articles whose URL date is older; G1b URLs only
+carry the month). Settings: ``STDCRAWL_SITE_URL`` (send every request for a
+stdaily host to this base instead, e.g. a replica), ``STDCRAWL_WEB_NODE_ID``
+(the channel's ``/web/`` node id, when the navigation does not give it).
+Failures: every page that fails or is skipped is a log line and a
+``stdcrawl/spider/...`` stats counter; nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import scrapy
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import CloseSpider, DontCloseSpider, IgnoreRequest
+from scrapy.http import Request, Response
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
+
+from stdcrawl.channels import CHANNELS, Channel, find_channel
+from stdcrawl.dedupe import merge_twins, title_key
+from stdcrawl.extract import NotAnArticle, extract_article, extract_listing, extract_navigation
+from stdcrawl.extract.listing import ListEntry
+from stdcrawl.record import Article
+from stdcrawl.text import clean_text
+from stdcrawl.urls import (
+    CANONICAL_BASE,
+    HOME_LEGACY,
+    HOME_WEB,
+    ArticleURL,
+    Generation,
+    ListURL,
+    SiteMap,
+    parse_article_url,
+    parse_list_url,
+)
+
+LIST_PRIORITY = 10  # walk the lists before the articles: twins are paired from them
+_TWIN_GENERATIONS = (Generation.G1B, Generation.G2)
+
+
+def _stat(name: str) -> str:
+    return f"stdcrawl/spider/{name}"
+
+
+class StdailySpider(scrapy.Spider):
+    """Crawl one channel of www.stdaily.com's English edition (``-a channel=NAME``)."""
+
+    name = "stdaily"
+    default_channel: str | None = None
+    site: SiteMap
+    web_node: str | None = None
+
+    def __init__(self, channel: str | None = None, since: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # A bad argument must not end in a traceback: it is reported and closes the
+        # spider at start (finish reason "usage_error").
+        self.usage_error: str | None = None
+        self.channel = self._parse_channel(channel)
+        self.channel_slug = self.channel.slug if self.channel else "none"  # feed URIs use %(channel_slug)s
+        self.since = self._parse_since(since)
+        self._lists_started: set[tuple[str, str]] = set()
+        self._homes_pending = 2
+        self._seen: set[str] = set()
+        self._parked: list[tuple[ArticleURL, ListEntry]] = []
+
+    def _bad_usage(self, message: str) -> None:
+        self.usage_error = self.usage_error or message
+
+    def _parse_channel(self, value: str | None) -> Channel | None:
+        names = ", ".join(c.name for c in CHANNELS)
+        if self.default_channel and value and find_channel(value) != find_channel(self.default_channel):
+            self._bad_usage(
+                f"the {self.name!r} spider crawls {self.default_channel} only; "
+                f"use `scrapy crawl stdaily -a channel={value}` for another channel"
+            )
+            return None
+        value = value or self.default_channel
+        if not value:
+            self._bad_usage(f"missing -a channel=NAME; one of: {names}")
+            return None
+        channel = find_channel(value)
+        if channel is None:
+            self._bad_usage(f"unknown channel {value!r}; one of: {names}")
+        return channel
+
+    def _parse_since(self, value: str | None) -> dt.date | None:
+        if not value:
+            return None
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            self._bad_usage(f"since={value!r} is not a date: expected YYYY-MM-DD")
+            return None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> StdailySpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        try:
+            spider.site = SiteMap(crawler.settings.get("STDCRAWL_SITE_URL") or "")
+        except ValueError as exc:
+            spider.site = SiteMap()
+            spider._bad_usage(str(exc))
+        spider.allowed_domains = [spider.site.host]
+        spider.web_node = str(crawler.settings.get("STDCRAWL_WEB_NODE_ID") or "").strip() or None
+        if spider.web_node and not spider.web_node.isdigit():
+            spider._bad_usage(f"STDCRAWL_WEB_NODE_ID must be a number, got {spider.web_node!r}")
+        crawler.signals.connect(spider._on_idle, signal=signals.spider_idle)
+        return spider
+
+    # -- requests -------------------------------------------------------------------------
+
+    def _request(self, canonical: str, callback: Any, priority: int = 0, **cb_kwargs: Any) -> Request:
+        return Request(
+            self.site.fetch_url(canonical),
+            callback=callback,
+            errback=self._failed,
+            cb_kwargs=cb_kwargs,
+            priority=priority,
+            meta={"canonical": canonical},
+        )
+
+    def _inc(self, name: str, count: int = 1) -> None:
+        self.crawler.stats.inc_value(_stat(name), count)
+
+    async def start(self) -> AsyncIterator[Any]:
+        if self.usage_error:
+            self.logger.error("Bad usage: %s", self.usage_error)
+            self._inc("usage_error")
+            raise CloseSpider("usage_error")
+        if self.web_node:
+            for request in self._start_list(ListURL(f"{CANONICAL_BASE}/web/English/node_{self.web_node}.html", "web", self.web_node, 1)):
+                yield request
+        for home in (HOME_LEGACY, HOME_WEB):
+            yield self._request(CANONICAL_BASE + home, self.parse_home, priority=LIST_PRIORITY + 10)
+
+    # -- homepages and lists --------------------------------------------------------------
+
+    def parse_home(self, response: Response) -> Iterator[Request]:
+        labels = {title_key(label) for label in self.channel.labels}
+        for link in extract_navigation(response.text, response.meta["canonical"]):
+            found = parse_list_url(link.url)
+            if found and title_key(link.label) in labels:
+                yield from self._start_list(found)
+        yield from self._home_done()
+
+    def _home_done(self) -> Iterator[Request]:
+        self._homes_pending -= 1
+        if self._homes_pending:
+            return
+        families = {family for family, _ in self._lists_started}
+        folder = self.channel.legacy_folder
+        if "legacy" not in families and folder:
+            self.logger.warning("The homepages do not link the legacy list of %s; using its known folder %s", self.channel.name, folder)
+            self._inc("lists/fallback")
+            yield from self._start_list(ListURL(f"{CANONICAL_BASE}/English/{folder}/common_list.shtml", "legacy", folder, 1))
+        if "web" not in families:
+            if node := self.channel.web_node:
+                self.logger.warning("The homepages do not link the /web/ list of %s; using its known node %s", self.channel.name, node)
+                self._inc("lists/fallback")
+                yield from self._start_list(ListURL(f"{CANONICAL_BASE}/web/English/node_{node}.html", "web", node, 1))
+            else:
+                self.logger.error(
+                    "Could not find the /web/ list of %s in the homepages' navigation: G2/G3 articles "
+                    "will be missing. Set STDCRAWL_WEB_NODE_ID to the channel's node id.",
+                    self.channel.name,
+                )
+                self._inc("lists/not_found")
+
+    def _start_list(self, first: ListURL) -> Iterator[Request]:
+        key = (first.family, first.list_key)
+        if key in self._lists_started:
+            return
+        self._lists_started.add(key)
+        self.logger.info("Walking the %s list of %s from %s", first.family, self.channel.name, first.page_url(1))
+        yield self._list_request(first, 1)
+
+    def _list_request(self, lst: ListURL, page: int) -> Request:
+        url = lst.page_url(page)
+        return self._request(url, self.parse_list, priority=LIST_PRIORITY, page=ListURL(url, lst.family, lst.list_key, page))
+
+    def parse_list(self, response: Response, page: ListURL) -> Iterator[Request]:
+        listing = extract_listing(response.text, page.url)
+        self._inc("lists/pages")
+        self._inc("lists/offsite_links", listing.offsite_links)
+        self._inc("lists/other_links", listing.other_links)
+        labels = {title_key(label) for label in self.channel.labels}
+        if listing.section_label and title_key(listing.section_label) not in labels:
+            self.logger.warning("List page %s is labelled %r, not %s", page.url, listing.section_label, self.channel.name)
+            self._inc("lists/label_mismatch")
+        if not listing.entries:
+            self.logger.warning("List page %s has no article links", page.url)
+            self._inc("lists/empty")
+            return
+        fresh = 0
+        for entry in listing.entries:
+            article = parse_article_url(entry.url)
+            assert article is not None  # listings only hold article-shaped URLs
+            if self.since and _last_day(article) < self.since:
+                self._inc("entries/before_since")
+                continue
+            fresh += 1
+            yield from self._route(article, entry)
+        if fresh:
+            yield self._list_request(page, page.page + 1)
+        else:
+            self.logger.info("The %s list of %s reaches %s at page %d: stop", page.family, self.channel.name, self.since, page.page)
+
+    def _route(self, article: ArticleURL, entry: ListEntry) -> Iterator[Request]:
+        self._inc("entries")
+        if article.url in self._seen:
+            self._inc("entries/duplicate")
+            return
+        self._seen.add(article.url)
+        if article.generation in _TWIN_GENERATIONS:
+            self._parked.append((article, entry))  # may have a twin in the other list
+            return
+        yield self._request(article.url, self.parse_article, entry=entry)
+
+    def _on_idle(self) -> None:
+        """The lists are walked: pair the parked entries and fetch them."""
+        if not self._parked:
+            return
+        parked, self._parked = self._parked, []
+        legacy: dict[str, list[ListEntry]] = {}
+        for article, entry in parked:
+            if article.generation is Generation.G1B:
+                legacy.setdefault(title_key(entry.title), []).append(entry)
+        for article, entry in parked:
+            if article.generation is not Generation.G2:
+                continue
+            twins = legacy.get(title_key(entry.title))
+            twin = twins.pop(0) if twins else None
+            if twin is not None:
+                self._inc("twins/paired")
+            self.crawler.engine.crawl(self._request(article.url, self.parse_article, entry=entry, twin=twin))
+        for entries in legacy.values():
+            for entry in entries:
+                self.crawler.engine.crawl(self._request(entry.url, self.parse_article, entry=entry))
+        raise DontCloseSpider
+
+    # -- articles -------------------------------------------------------------------------
+
+    def parse_article(self, response: Response, entry: ListEntry, twin: ListEntry | None = None) -> Iterator[Any]:
+        article = self._read(response, entry)
+        if twin is None:
+            if article:
+                yield article
+            return
+        if article is None:
+            yield self._request(twin.url, self.parse_article, entry=twin)
+            return
+        yield self._request(twin.url, self.parse_twin, entry=twin, first=article)
+
+    def parse_twin(self, response: Response, entry: ListEntry, first: Article) -> Iterator[Article]:
+        second = self._read(response, entry)
+        records = merge_twins(first, second) if second else [first]
+        if second:
+            self._inc("twins/merged" if len(records) == 1 else "twins/differ")
+            if len(records) == 2:
+                self.logger.warning("Twin pages %s and %s have different content: both kept", first.url, second.url)
+        yield from records
+
+    def _read(self, response: Response, entry: ListEntry) -> Article | None:
+        url = response.meta["canonical"]
+        try:
+            article = extract_article(response.text, url)
+        except NotAnArticle as exc:
+            self.logger.warning("Not an article: %s (%s)", url, exc)
+            self._inc("articles/not_article")
+            return None
+        found = find_channel(article.channel) if article.channel else None
+        if found is not None and found != self.channel:
+            self.logger.info("Skipping %s: it belongs to %s, not %s", url, found.name, self.channel.name)
+            self._inc("articles/other_channel")
+            return None
+        if article.channel and found is None:
+            self.logger.warning("Unknown section label %r on %s", article.section_label, url)
+            self._inc("articles/unknown_label")
+        self._inc("articles/extracted")
+        self._inc(f"articles/path/{article.parser.rsplit('/', 1)[-1]}")
+        article.channel = self.channel.name
+        article.fetched_url = response.url
+        article.summary = clean_text(entry.summary) or None
+        article.crawled_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        return article
+
+    # -- failures -------------------------------------------------------------------------
+
+    def _failed(self, failure: Failure) -> Iterator[Any]:
+        request = failure.request
+        canonical = request.meta.get("canonical", request.url)
+        callback = getattr(request.callback, "__name__", "")
+        if failure.check(HttpError):
+            status = failure.value.response.status
+            reason = f"http_{status}"
+        elif failure.check(IgnoreRequest):
+            reason = "robots_txt" if "robots" in str(failure.value).lower() else "ignored"
+        else:
+            reason = failure.type.__name__ if failure.type else "error"
+        page = request.cb_kwargs.get("page")
+        if callback == "parse_list" and reason == "http_404" and page and page.page > 1:
+            self.logger.info("The %s list of %s ends at page %d", page.family, self.channel.name, page.page - 1)
+            self._inc("lists/end")
+            return
+        level = logging.INFO if reason in ("robots_txt", "ignored") else logging.WARNING if callback == "parse_article" else logging.ERROR
+        self.logger.log(level, "Failed to fetch %s (%s): %s", canonical, callback, reason)
+        self._inc(f"failed/{callback or 'unknown'}/{reason}")
+        if callback == "parse_home":
+            yield from self._home_done()
+        elif callback == "parse_twin":
+            yield request.cb_kwargs["first"]  # the twin is gone: the first page is still the story
+        elif callback == "parse_article" and (twin := request.cb_kwargs.get("twin")):
+            yield self._request(twin.url, self.parse_article, entry=twin)
+
+
+def _last_day(article: ArticleURL) -> dt.date:
+    """The latest date an article URL allows: G1b URLs only carry the month."""
+    if article.generation is not Generation.G1B:
+        return article.date
+    following = (article.date.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return following - dt.timedelta(days=1)
+
+
+class CooperationSpider(StdailySpider):
+    """The International Cooperation channel (printed "Cooperation" today): the default crawl."""
+
+    name = "cooperation"
+    default_channel = "Cooperation"

@@ -1,0 +1,104 @@
+"""Text normalisation shared by extraction and cleaning: pure string functions.
+
+Spam mirrors (SITE.md) turn non-breaking spaces into ``?`` (``Zhong?Jianli``,
+``(PHOTO:?XINHUA)``); :func:`repair_mirror_damage` undoes that where the
+characters on both sides show it cannot be a real question mark.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Every kind of space a page may carry, zero-width ones included.
+_SPACES = re.compile(r"[\s\u00a0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff]+")
+
+# A "?" glued between a word (or ":", ",", "|", "&", ")") and a word (or "(", "|", "&"):
+# "Zhong?Jianli", "PHOTO:?XINHUA", "Daily?|?2021", "LI?Hongche?&?LIANG?Yilian". A question ends a sentence
+# and is followed by a space, a quote or the end of the text, never by a letter.
+_DAMAGED_QMARK = re.compile(r"(?<=[\w:,;|&)\]])\?(?=[\w(|&\[])")
+_URLISH = re.compile(r"\S*(?:://|www\.|\.s?html?\?|\.php\?|\?\w+=)\S*")
+_COPYRIGHT_QMARK = re.compile(r"\bCopyright\s*\?(?=\s|$)")
+
+# Names that contain a separator but are one author (SITE.md: authors seen).
+PROTECTED_NAMES: tuple[str, ...] = (
+    "Science and Technology Daily",
+    "S&T Daily",
+    "Staff Reporters",
+    "The Editorial Office",
+)
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_NAME_SEPARATORS = re.compile(r"\s*(?:&|,|;|/|、|，|；|\band\b)\s*")
+
+
+def normalize_space(text: str) -> str:
+    """NFC, every space character to one plain space, trimmed."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip()
+
+
+def repair_mirror_damage(text: str) -> str:
+    """Read a ``?`` that stands for a non-breaking space as a space.
+
+    Real question marks and ``?`` inside URLs are left alone.
+    """
+    if "?" not in text:
+        return text
+    protected = {m.start(): m.end() for m in _URLISH.finditer(text)}
+
+    def fix(m: re.Match[str]) -> str:
+        pos = m.start()
+        if any(start <= pos < end for start, end in protected.items()):
+            return "?"
+        return " "
+
+    text = _COPYRIGHT_QMARK.sub("Copyright ©", text)
+    return _DAMAGED_QMARK.sub(fix, text)
+
+
+def clean_text(text: str | None) -> str:
+    """The normal form of every text field: NFC, spaces collapsed, ``?`` damage repaired."""
+    if not text:
+        return ""
+    return normalize_space(repair_mirror_damage(normalize_space(text)))
+
+
+def split_names(raw: str | None) -> list[str]:
+    """Split an author field on ``&``, ``,`` and `` and``; organisations stay whole.
+
+    >>> split_names("LI Hongche & LIANG Yilian")
+    ['LI Hongche', 'LIANG Yilian']
+    >>> split_names("Science and Technology Daily")
+    ['Science and Technology Daily']
+    """
+    text = clean_text(raw)
+    if not text:
+        return []
+    kept: list[str] = []
+
+    def hide(m: re.Match[str]) -> str:
+        kept.append(m.group(0))
+        return f"\x00{len(kept) - 1}\x00"
+
+    for name in PROTECTED_NAMES:
+        text = re.sub(re.escape(name), hide, text, flags=re.IGNORECASE)
+    names = []
+    for part in _NAME_SEPARATORS.split(text):
+        part = re.sub(r"\x00(\d+)\x00", lambda m: kept[int(m.group(1))], part)
+        part = part.strip(" .;:-")
+        if part:
+            names.append(part)
+    return names
+
+
+def count_words(text: str) -> int:
+    """Whitespace-separated tokens holding a letter or digit; each Chinese character counts as one."""
+    spaced = _CJK.sub(" \\g<0> ", text)
+    return sum(1 for token in spaced.split() if any(c.isalnum() for c in token))
+
+
+def cjk_ratio(text: str) -> float:
+    """Share of Chinese characters among the non-space characters."""
+    chars = [c for c in text if not c.isspace()]
+    if not chars:
+        return 0.0
+    return sum(1 for c in chars if _CJK.match(c)) / len(chars)

@@ -1,0 +1,155 @@
+"""The spiders, end to end: a real `scrapy crawl` subprocess against the replica on 127.0.0.1."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from conftest import run_crawl
+from scrapy.http import HtmlResponse, Request
+from scrapy.settings import SETTINGS_PRIORITIES
+from scrapy.utils.test import get_crawler
+
+from stdcrawl.replica.model import ReplicaConfig, SiteModel
+from stdcrawl.replica.server import ReplicaServer
+from stdcrawl.replica.truth import compare, expected_records, forbidden_urls
+from stdcrawl.project import project_settings
+from stdcrawl.spiders.channel import CooperationSpider, StdailySpider
+from stdcrawl.urls import parse_article_url
+
+
+def test_cooperation_crawl_exports_every_article_once_as_the_truth_has_it(replica: ReplicaServer, tmp_path: Path) -> None:
+    # Every request the crawler makes goes through the replica as a proxy: a request
+    # for any host but 127.0.0.1 would show in its log as a whole foreign URL.
+    proxy = {"http_proxy": replica.url, "https_proxy": replica.url, "no_proxy": ""}
+    result = run_crawl("cooperation", tmp_path, site_url=replica.url, env=proxy)
+    assert result.returncode == 0, result.log[-3000:]
+
+    comparison = compare(result.items, expected_records(replica.model))
+    assert comparison.ok, comparison.summary()
+    exported = {i["url"] for i in result.items} | {a for i in result.items for a in i["aliases"]}
+    assert not exported & set(forbidden_urls(replica.model))
+    assert all(i["fetched_url"].startswith(replica.url + "/") for i in result.items)
+    assert all(i["crawled_at"].endswith("+00:00") for i in result.items)
+
+    requests = replica.requests
+    for logged in requests:
+        target = urlsplit(logged.target)
+        assert target.netloc in ("", replica.netloc), f"request left 127.0.0.1: {logged}"
+        assert logged.host == replica.netloc
+    assert result.stats["downloader/request_count"] == len(requests)
+    # The one exception is robots.txt's refusal; no lookup or connection ever failed.
+    assert result.stats["downloader/exception_count"] == result.stats["downloader/exception_type_count/scrapy.exceptions.IgnoreRequest"]
+
+    stats = result.stats
+    assert stats["stdcrawl/spider/failed/parse_article/http_404"] == 1
+    assert stats["stdcrawl/spider/failed/parse_article/http_500"] == 1
+    assert stats["stdcrawl/spider/failed/parse_article/robots_txt"] == 1
+    assert stats["stdcrawl/spider/articles/not_article"] == 1
+    assert stats["stdcrawl/spider/articles/other_channel"] == 1
+    assert stats["stdcrawl/spider/entries/duplicate"] >= 1
+    assert stats["stdcrawl/spider/lists/offsite_links"] >= 1
+    assert stats["stdcrawl/spider/twins/merged"] == sum(1 for i in result.items if i["aliases"])
+    assert stats["stdcrawl/spider/articles/path/text"] > 0  # the redesigned pages
+    # Never the same canonical URL twice: every page fetched once, bar retries of the 503 and 500 pages.
+    fetched = [r.target for r in requests if r.status != 503 and r.status != 500]
+    assert len(fetched) == len(set(fetched))
+
+
+def test_since_stops_the_lists_early(replica: ReplicaServer, tmp_path: Path) -> None:
+    since = dt.date(2025, 6, 1)
+    result = run_crawl("cooperation", tmp_path, "-a", f"since={since}", site_url=replica.url)
+    assert result.returncode == 0
+    want = [r for r in expected_records(replica.model) if r["published_at"][:10] >= since.isoformat()]
+    assert compare(result.items, want).ok
+    assert result.stats["stdcrawl/spider/lists/pages"] < 10
+    assert "stdcrawl/spider/lists/end" not in result.stats  # stopped by date, not by running out of pages
+
+
+def test_another_channel_through_the_stdaily_spider(tmp_path: Path) -> None:
+    with ReplicaServer(ReplicaConfig(articles=60, seed=7)) as replica:
+        result = run_crawl("stdaily", tmp_path, "-a", "channel=innovation-china", site_url=replica.url)
+        assert result.returncode == 0
+        comparison = compare(result.items, expected_records(replica.model, "Innovation China"))
+        assert comparison.ok, comparison.summary()
+        assert {i["channel"] for i in result.items} == {"Innovation China"}
+
+
+def test_the_node_id_is_discovered_not_known(tmp_path: Path) -> None:
+    config = ReplicaConfig(articles=40, seed=11)
+    node = SiteModel(config).nodes["Cooperation"]
+    with ReplicaServer(config) as replica:
+        result = run_crawl("cooperation", tmp_path, site_url=replica.url)
+        assert compare(result.items, expected_records(replica.model)).ok
+    assert f"node_{node}.html" in result.log
+
+
+@pytest.mark.parametrize(
+    ("spider", "args", "settings", "message"),
+    [
+        ("cooperation", ["-a", "since=2024-13-01"], {}, "since='2024-13-01' is not a date: expected YYYY-MM-DD"),
+        ("stdaily", ["-a", "channel=Sports"], {}, "unknown channel 'Sports'"),
+        ("stdaily", [], {}, "missing -a channel=NAME"),
+        ("cooperation", ["-a", "channel=News"], {}, "use `scrapy crawl stdaily -a channel=News`"),
+        ("cooperation", [], {"STDCRAWL_SITE_URL": "127.0.0.1:8000"}, "STDCRAWL_SITE_URL must look like http://host:port"),
+        ("cooperation", [], {"STDCRAWL_WEB_NODE_ID": "abc"}, "STDCRAWL_WEB_NODE_ID must be a number"),
+    ],
+)
+def test_bad_usage_is_one_clear_error_and_no_request(
+    spider: str, args: list[str], settings: dict[str, str], message: str, tmp_path: Path
+) -> None:
+    result = run_crawl(spider, tmp_path, *args, settings=settings)
+    assert "Bad usage: " in result.log and message in result.log
+    assert "Traceback" not in result.log
+    assert result.stats["finish_reason"] == "usage_error"
+    assert result.stats.get("downloader/request_count", 0) == 0
+    assert result.items == []
+
+
+def _spider(cls: type[StdailySpider], **settings: object) -> StdailySpider:
+    merged = project_settings(settings)
+    ours = {name: merged[name] for name in merged if (merged.getpriority(name) or 0) > SETTINGS_PRIORITIES["default"]}
+    crawler = get_crawler(cls, ours)
+    crawler.spider = cls.from_crawler(crawler)
+    return crawler.spider
+
+
+def test_without_navigation_the_known_folder_and_configured_node_are_used() -> None:
+    spider = _spider(CooperationSpider, STDCRAWL_WEB_NODE_ID="426")
+    spider._homes_pending = 1
+    requests = list(spider._home_done())
+    assert [r.url for r in requests] == ["https://www.stdaily.com/English/WorldNews/common_list.shtml"]
+    assert spider.crawler.stats.get_value("stdcrawl/spider/lists/not_found") == 1  # no node known for Cooperation
+
+
+def test_navigation_is_matched_by_channel_name_on_both_homepages() -> None:
+    spider = _spider(CooperationSpider)
+    html = (
+        '<ul><li><a href="/English/WorldNews/common_list.shtml">International Cooperation</a></li>'
+        '<li><a href="http://m.stdaily.com/web/English/node_433.html">Cooperation</a></li>'
+        '<li><a href="/web/English/node_410.html">Innovation China</a></li>'
+        '<li><a href="http://www.stdaily-news.example/web/English/node_999.html">Cooperation</a></li></ul>'
+    )
+    url = "https://www.stdaily.com/English/index.shtml"
+    response = HtmlResponse(url, body=html.encode(), request=Request(url, meta={"canonical": url}))
+    requests = list(spider.parse_home(response))
+    assert [r.url for r in requests] == [
+        "https://www.stdaily.com/English/WorldNews/common_list.shtml",
+        "https://www.stdaily.com/web/English/node_433.html",
+    ]
+
+
+def test_live_site_defaults_are_polite_and_safe() -> None:
+    spider = _spider(CooperationSpider)
+    settings = spider.crawler.settings
+    assert settings.getbool("ROBOTSTXT_OBEY")
+    assert settings.getbool("AUTOTHROTTLE_ENABLED")
+    assert settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN") <= 2
+    assert settings.getfloat("DOWNLOAD_DELAY") >= 1
+    assert settings.getint("RETRY_TIMES") >= 2
+    assert not settings.getbool("TELNETCONSOLE_ENABLED")
+    assert not settings.getbool("REMOTE_CONTROL_ENABLED")
+    assert spider.allowed_domains == ["stdaily.com"]
+    assert parse_article_url("https://www.stdaily.com/web/English/2024-05/08/content_123456.html")
