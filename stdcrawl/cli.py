@@ -1,5 +1,6 @@
 """The ``stdcrawl`` command: a thin layer over the package and Scrapy's crawler process.
 
+    stdcrawl crawl [CHANNEL] [options]     the scheduled run: scrapy crawl's options, an exit status, a summary
     stdcrawl demo                          serve a replica, crawl it into data/, say where it went
     stdcrawl replica serve [options]       serve the replica on 127.0.0.1 until Ctrl-C
     stdcrawl replica truth [options] -o F  write the replica's expected records as JSONL
@@ -46,6 +47,7 @@ def _usage(message: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stdcrawl", description="Crawl the English edition of Science and Technology Daily.")
     commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("crawl", help="crawl a channel (default Cooperation): stdcrawl crawl --help", add_help=False)
 
     demo = commands.add_parser("demo", help="serve a replica of the site, crawl it into the data dir, show the output")
     demo.add_argument("--data-dir", default="data", help="where the output goes (default data/)")
@@ -69,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["crawl"]:
+        return crawl(argv[1:])  # Scrapy parses these options, as `scrapy crawl` does
     args = build_parser().parse_args(argv)
     if args.command == "extract":
         return _extract(args.page, args.url)
@@ -81,6 +86,43 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_demo(_config(args), Path(args.data_dir))
     return _usage(f"unknown command {args.command!r}")
+
+
+def crawl(argv: list[str]) -> int:
+    """``stdcrawl crawl [CHANNEL] [scrapy crawl options]``."""
+    from scrapy.crawler import AsyncCrawlerProcess
+    from scrapy.exceptions import UsageError
+
+    from stdcrawl.channels import CHANNELS, find_channel
+    from stdcrawl.commands.crawl import Command
+    from stdcrawl.project import project_settings
+
+    command = Command()
+    command.settings = project_settings()
+    parser = argparse.ArgumentParser(
+        prog="stdcrawl crawl",
+        usage="stdcrawl crawl [CHANNEL] [-a NAME=VALUE] [-s NAME=VALUE] [-o FILE | -O FILE] ...",
+        description="Crawl one channel (default Cooperation) with the project's settings. "
+        "Exit status: 0 good, 1 failed run, 2 bad usage.",
+        conflict_handler="resolve",
+    )
+    command.add_options(parser)
+    opts, args = parser.parse_known_args(argv)
+    if len(args) > 1:
+        return _usage(f"one channel at a time, got {' '.join(args)}")
+    channel = find_channel(args[0] if args else "Cooperation")
+    if channel is None:
+        return _usage(f"unknown channel {args[0]!r}; one of: {', '.join(c.slug for c in CHANNELS)}")
+    spider = "cooperation" if channel.slug == "cooperation" else "stdaily"
+    if spider == "stdaily":
+        opts.spargs.append(f"channel={channel.slug}")
+    try:
+        command.process_options([spider], opts)
+    except UsageError as exc:
+        return _usage(str(exc) or "bad options")
+    command.crawler_process = AsyncCrawlerProcess(command.settings)
+    command.run([spider], opts)
+    return command.exitcode
 
 
 def _extract(page: Path, url: str) -> int:

@@ -62,9 +62,42 @@ class Article:
     content_hash: str
     crawled_at: str | None  # UTC, ISO 8601
     parser: str  # "<generation>/<parser version>/<selectors|text>"
+    # Set by the state pipeline: 1 for a new article, +1 for each real edit.
+    revision: int = 1
+    previous_content_hash: str | None = None
+    deleted: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(slots=True)
+class Tombstone:
+    """An exported article that the site now answers 404 or 410 for: the lake hides it."""
+
+    id: str
+    url: str
+    aliases: list[str]
+    channel: str | None
+    http_status: int
+    crawled_at: str  # when the removal was seen, UTC
+    revision: int = 1  # set by the state pipeline: the last exported revision + 1
+    previous_content_hash: str | None = None
+    deleted: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class Rejected:
+    """A record that failed validation: kept with the reasons, never exported as an article."""
+
+    id: str | None
+    url: str | None
+    reasons: list[str]
+    record: dict[str, Any]
+    rejected_at: str
 
 
 def body_text(body: list[Section]) -> str:

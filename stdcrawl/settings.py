@@ -21,8 +21,30 @@ STDCRAWL_WEB_NODE_ID = ""
 STDCRAWL_CONTACT_URL = "https://github.com/stdcrawl/stdcrawl"
 # Write the run's final stats as JSON to this path (off when empty).
 STDCRAWL_STATS_FILE = ""
+# The state store: what earlier runs exported. Off: every run exports everything it fetches.
+STDCRAWL_STATE = True
+STDCRAWL_STATE_PATH = ""  # default <STDCRAWL_DATA_DIR>/state.sqlite
+# Known articles published less than this many days ago are fetched again on each run: edits come early.
+STDCRAWL_RECHECK_DAYS = 3
+# Stop paging a list after this many known articles in a row (lists are not strictly ordered).
+STDCRAWL_KNOWN_STREAK = 10
+# "Now" for the re-check window, ISO 8601 (empty: the clock). For replicas whose time is not today.
+STDCRAWL_NOW = ""
+# Two texts whose SimHash fingerprints differ in at most this many of 64 bits are reported as near duplicates.
+STDCRAWL_NEAR_DUPLICATE_BITS = 6
+# Unique per run (empty: made up at start); names the run's output files.
+STDCRAWL_RUN_ID = ""
 
-EXTENSIONS = {"stdcrawl.extensions.statsfile.StatsFile": 500}
+EXTENSIONS = {
+    "stdcrawl.extensions.ledger.ExportLedger": 100,
+    "stdcrawl.extensions.statsfile.StatsFile": 500,
+}
+ITEM_PIPELINES = {
+    "stdcrawl.pipelines.clean.CleanPipeline": 100,
+    "stdcrawl.pipelines.validate.ValidatePipeline": 200,
+    "stdcrawl.pipelines.dedupe.DedupePipeline": 300,
+    "stdcrawl.pipelines.state.StatePipeline": 400,
+}
 
 # -- politeness: one site, a few thousand pages, no hurry --------------------------------
 ROBOTSTXT_OBEY = True
@@ -45,6 +67,18 @@ TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
 
 # -- output ------------------------------------------------------------------------------
+# Feed parts are written whole or not at all, and say whether they were stored (the export ledger reads it).
+FEED_STORAGES = {"": "stdcrawl.feeds.storages.LocalFeedStorage", "file": "stdcrawl.feeds.storages.LocalFeedStorage"}
+FEED_EXPORTERS = {
+    "jsonlines": "stdcrawl.feeds.exporters.RecordingJsonLinesExporter",
+    "jsonl": "stdcrawl.feeds.exporters.RecordingJsonLinesExporter",
+    "jl": "stdcrawl.feeds.exporters.RecordingJsonLinesExporter",
+    "json": "stdcrawl.feeds.exporters.RecordingJsonExporter",
+    "csv": "stdcrawl.feeds.exporters.RecordingCsvExporter",
+    "xml": "stdcrawl.feeds.exporters.RecordingXmlExporter",
+}
+FEED_URI_PARAMS = "stdcrawl.feeds.uri_params"
+LOG_FORMATTER = "stdcrawl.logformatter.LogFormatter"
 FEED_EXPORT_ENCODING = "utf-8"
 # A run with nothing new writes no file rather than an empty one.
 FEED_STORE_EMPTY = False

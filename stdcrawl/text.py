@@ -96,6 +96,11 @@ def count_words(text: str) -> int:
     return sum(1 for token in spaced.split() if any(c.isalnum() for c in token))
 
 
+def is_spam_line(text: str) -> bool:
+    """A line of Chinese spam keywords (a mirror's injection), when found in an English article."""
+    return cjk_ratio(text) > 0.3 and len(_CJK.findall(text)) >= 6
+
+
 def cjk_ratio(text: str) -> float:
     """Share of Chinese characters among the non-space characters."""
     chars = [c for c in text if not c.isspace()]

@@ -70,3 +70,36 @@ def run_crawl(
     items = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()] if out.exists() else []
     stats = json.loads(stats_file.read_text(encoding="utf-8")) if stats_file.exists() else {}
     return CrawlResult(proc.returncode, items, stats, proc.stderr + proc.stdout, out)
+
+
+@dataclass
+class Run:
+    returncode: int
+    stats: dict[str, Any]
+    output: str
+
+
+def stdcrawl_crawl(
+    data_dir: Path, *args: str, site_url: str, now: str | None = None, settings: dict[str, str] | None = None
+) -> Run:
+    """Run `stdcrawl crawl ...` (the scheduled entry point) in a subprocess, with default feeds under data_dir."""
+    stats_file = data_dir.parent / f"stats-{len(list(data_dir.parent.glob('stats-*.json')))}.json"
+    merged = {**FAST, "STDCRAWL_SITE_URL": site_url, "STDCRAWL_DATA_DIR": str(data_dir), "STDCRAWL_STATS_FILE": str(stats_file)}
+    if now:
+        merged["STDCRAWL_NOW"] = now
+    merged.update(settings or {})
+    cmd = [sys.executable, "-m", "stdcrawl", "crawl", *args]
+    for name, value in merged.items():
+        cmd += ["-s", f"{name}={value}"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=180)
+    stats = json.loads(stats_file.read_text(encoding="utf-8")) if stats_file.exists() else {}
+    return Run(proc.returncode, stats, proc.stdout + proc.stderr)
+
+
+def exported(data_dir: Path, dataset: str, channel: str = "cooperation") -> list[dict[str, Any]]:
+    """Every record of one dataset the runs stored under data_dir, in run order."""
+    return [
+        json.loads(line)
+        for path in sorted((data_dir / channel / dataset).glob("*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import json
 import re
@@ -173,25 +174,34 @@ def test_pages_link_the_site_every_way_and_link_spam_hosts() -> None:
     assert b".example/" in html
 
 
-def test_epochs_add_edit_and_remove_articles() -> None:
+def test_epochs_add_edit_and_remove_young_articles() -> None:
     later = SiteModel(replace(MODEL.config, epoch=2))
     before = {r["id"]: r for r in expected_records(MODEL)}
     after = {r["id"]: r for r in expected_records(later)}
-    added, removed = set(after) - set(before), set(before) - set(after)
-    edited = {i for i in set(before) & set(after) if before[i]["content_hash"] != after[i]["content_hash"]}
-    assert len(added) == 2 * later.config.new_per_epoch
-    assert 1 <= len(removed) <= 2 * later.config.removals_per_epoch
-    assert 1 <= len(edited) <= 2 * later.config.edits_per_epoch
-    newest = extract_listing(
-        Router(later).route(render.channel_list_path(later, "Cooperation", "web")).body,
-        CANONICAL_BASE + render.channel_list_path(later, "Cooperation", "web"),
-    ).entries[: len(added)]
-    assert {parse_article_url(e.url).id for e in newest} == added  # type: ignore[union-attr]
+    new = [s for s in later.stories if s.added_epoch]
+    removed = [s for s in later.stories if s.removed_epoch]
+    edited = [s for s in later.stories if s.edits]
+    assert len(new) == 2 * later.config.new_per_epoch
+    assert len(removed) == 2 * later.config.removals_per_epoch
+    assert len(edited) >= later.config.edits_per_epoch
+    ids = {s.index: parse_article_url(CANONICAL_BASE + s.paths[s.primary]).id for s in later.stories}  # type: ignore[union-attr]
+    gone = {ids[s.index] for s in removed}
+    assert set(after) == set(before) - gone | {ids[s.index] for s in new} - gone
+    for story in edited:
+        if ids[story.index] in before and story.alive(2):
+            assert after[ids[story.index]]["content_hash"] != before[ids[story.index]]["content_hash"]
+    # Edits and removals hit young articles: the ones a scheduled run re-checks.
+    for story in removed + edited:
+        for epoch in [story.removed_epoch or 0] + [when for when, _ in story.edits]:
+            if epoch:
+                assert later.today_at(epoch) - story.published.date() <= dt.timedelta(days=2)
     router = Router(later)
-    for story_id in removed:
-        gone = next(s for s in later.stories if any(parse_article_url(CANONICAL_BASE + p).id == story_id for p in s.paths.values()))  # type: ignore[union-attr]
-        assert all(router.route(p).status == 404 for p in gone.paths.values())
-        assert CANONICAL_BASE + gone.paths[gone.primary] in forbidden_urls(later)
+    for story in removed:
+        assert all(router.route(p).status == 404 for p in story.paths.values())
+        assert CANONICAL_BASE + story.paths[story.primary] in forbidden_urls(later)
+    list_path = render.channel_list_path(later, "Cooperation", "web")
+    newest = extract_listing(router.route(list_path).body, CANONICAL_BASE + list_path).entries[:4]
+    assert {e.url for e in newest} <= {CANONICAL_BASE + s.paths["G3"] for s in new if s.added_epoch == 2}
 
 
 def test_server_serves_on_loopback_logs_requests_and_refuses_to_proxy() -> None:

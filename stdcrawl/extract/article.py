@@ -25,7 +25,7 @@ from stdcrawl.extract import anchors
 from stdcrawl.extract.blocks import Block, read_blocks
 from stdcrawl.extract.selectors import BY_FAMILY, Selectors
 from stdcrawl.record import Article, Image, Section, body_text, content_hash
-from stdcrawl.text import cjk_ratio, clean_text, count_words, split_names
+from stdcrawl.text import cjk_ratio, clean_text, count_words, is_spam_line, split_names
 from stdcrawl.urls import canonicalize, parse_article_url
 
 TEXT_READER_VERSION = "text-v1"
@@ -326,8 +326,8 @@ def _read_content(blocks: list[Block], url: str, title: str) -> _Content:
         if not started and out.byline is None and (name := anchors.parse_byline(text)):
             out.byline = name
             continue
-        if english and cjk_ratio(text) > 0.3 and sum(1 for c in text if "\u3400" <= c <= "\u9fff") >= 6:
-            continue  # a line of spam keywords a mirror injected
+        if english and is_spam_line(text):
+            continue
         if not started and (text == title or anchors.parse_meta(text)):
             continue  # title or meta line repeated inside the content
         slots.flush()

@@ -39,6 +39,7 @@ class Listing:
     entries: list[ListEntry] = field(default_factory=list)
     offsite_links: int = 0  # links in the list region that lead off the site
     other_links: int = 0  # links to the site that are not articles (special topics, paging)
+    duplicate_links: int = 0  # an article linked twice on the page
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +96,7 @@ def extract_listing(html: str | bytes, url: str, *, content_type: str | None = N
         for target, title in article_links:
             close()
             if target in seen:
+                listing.duplicate_links += 1
                 continue
             seen.add(target)
             current = (target, title or block.text)

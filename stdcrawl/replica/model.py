@@ -7,8 +7,10 @@ adding articles or epochs never changes the stories that were already there.
 
 Timeline (SITE.md): G1 in 2021; G1b from 2022 to mid 2024; G2 from mid 2022 to
 August 2024, during which many stories are published at both a G1b and a G2
-URL ("twins"); G3 from September 2024. Later epochs move time forward: new
-stories on top, some older ones edited, some removed (404).
+URL ("twins"); G3 from September 2024. The newest stories are a few days old,
+as on a live site. Later epochs move time forward a day each: new stories on
+top, and some *young* stories (published in the last two days, the ones a
+scheduled crawl re-checks) edited or removed (404).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ TWINS_FROM = dt.date(2022, 7, 1)
 G2_ONLY_FROM = dt.date(2024, 7, 1)
 G3_FROM = dt.date(2024, 9, 1)
 DEFAULT_TODAY = dt.date(2026, 11, 20)
+YOUNG_DAYS = 2  # stories this recent are the ones epochs edit and remove
+RECENT = 5  # Cooperation stories published in the last YOUNG_DAYS days at epoch 0
 SPAM_HOSTS = ("www.stdaily-news.example", "stdaily.tw-mirror.example", "www.kjrb-copy.example")
 
 
@@ -155,11 +159,15 @@ class SiteModel:
         cfg = self.config
         counts = {"Cooperation": cfg.articles, "Innovation China": cfg.other_count, "Comment": cfg.other_count}
         dated: list[tuple[dt.datetime, str, int]] = []
-        span = (cfg.today - EPOCH_START).days
+        span = (cfg.today - EPOCH_START).days - YOUNG_DAYS - 1
         for channel, count in counts.items():
+            recent = min(RECENT, count) if channel == "Cooperation" else 0
             for i in range(count):
                 r = random.Random(f"{cfg.seed}:{channel}:{i}:date")
-                day = EPOCH_START + dt.timedelta(days=int(span * (i + r.random()) / max(count, 1)))
+                if i >= count - recent:  # the newest few: the last two days
+                    day = cfg.today - dt.timedelta(days=(count - 1 - i) * YOUNG_DAYS // max(recent - 1, 1))
+                else:
+                    day = EPOCH_START + dt.timedelta(days=int(span * (i + r.random()) / max(count - recent, 1)))
                 dated.append((dt.datetime.combine(day, dt.time(r.randint(7, 21), r.randint(0, 59), r.randint(0, 59))), channel, i))
         dated.sort()
         for published, channel, i in dated:
@@ -286,7 +294,8 @@ class SiteModel:
                 seedlike.author = seedlike.author.replace(" ", "\u00a0")
 
         r = random.Random(f"{self.config.seed}:hostile")
-        g3_days = [s.published for s in late]
+        # Off the first list page: a scheduled run of an unchanged site then fetches only young articles.
+        g3_days = [s.published for s in late[: max(len(late) - 20, 1)]]
 
         def at(kind: str, when: dt.datetime, path: str, title: str, summary: str, **kw: object) -> None:
             self.hostile.append(Entry(path, title, summary, when, kind, **kw))  # type: ignore[arg-type]
@@ -313,20 +322,25 @@ class SiteModel:
 
     # -- time -----------------------------------------------------------------------------
 
+    def today_at(self, epoch: int) -> dt.date:
+        return self.config.today + dt.timedelta(days=epoch)
+
     def _advance(self) -> None:
         cfg = self.config
         for epoch in range(1, cfg.epoch + 1):
             r = random.Random(f"{cfg.seed}:epoch:{epoch}")
+            young_since = dt.datetime.combine(self.today_at(epoch) - dt.timedelta(days=YOUNG_DAYS), dt.time())
             candidates = [
                 s for s in self.stories
-                if s.channel == "Cooperation" and s.alive(epoch - 1) and not (s.flaky or s.robots or s.encoding != "utf-8")
+                if s.channel == "Cooperation" and s.alive(epoch - 1) and s.published >= young_since
+                and not (s.flaky or s.robots or s.encoding != "utf-8")
             ]
-            for story in r.sample(candidates, min(cfg.edits_per_epoch, len(candidates))):
+            picked = r.sample(candidates, min(cfg.edits_per_epoch + cfg.removals_per_epoch, len(candidates)))
+            for story in picked[: cfg.edits_per_epoch]:
                 story.edits.append((epoch, len(story.sections) - 1))
-            for story in r.sample(candidates, min(cfg.removals_per_epoch, len(candidates))):
-                if not story.edits or story.edits[-1][0] != epoch:
-                    story.removed_epoch = epoch
-            day = cfg.today + dt.timedelta(days=epoch)
+            for story in picked[cfg.edits_per_epoch :]:
+                story.removed_epoch = epoch
+            day = self.today_at(epoch)
             for k in range(cfg.new_per_epoch):
                 published = dt.datetime.combine(day, dt.time(8 + (k * 13) // max(cfg.new_per_epoch, 1), 7 * k % 60, 11))
                 story = self._story(len(self.stories), "Cooperation", cfg.articles + 1000 * epoch + k, published)
@@ -366,7 +380,7 @@ class SiteModel:
             # One story is listed twice, pages apart: lists are not clean.
             story = next((e for e in entries if e.kind == "story" and path_family(e.path) == "web"), None)
             if story is not None:
-                again = story.published + dt.timedelta(days=90)
+                again = story.published + dt.timedelta(days=365)
                 entries.append(Entry(story.path, story.title, story.summary, again, "story", story.story))
         entries.sort(key=lambda e: e.published, reverse=True)
         return entries

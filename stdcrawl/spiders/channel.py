@@ -8,11 +8,18 @@ listed twice (a G1b and a G2 URL): those entries wait until the lists are
 walked, are paired by title, and the pair is fetched one after the other so
 the two pages become one record when their content is the same.
 
+Incremental by default: articles the state store knows are not fetched again,
+except those published less than ``STDCRAWL_RECHECK_DAYS`` ago (edits come
+early), and a list stops paging after ``STDCRAWL_KNOWN_STREAK`` known articles
+in a row. A known article that now answers 404 or 410 becomes a tombstone.
+
 Arguments (``-a``): ``channel`` (``stdaily`` spider only; name or slug),
-``since`` (YYYY-MM-DD: skip articles whose URL date is older; G1b URLs only
-carry the month). Settings: ``STDCRAWL_SITE_URL`` (send every request for a
-stdaily host to this base instead, e.g. a replica), ``STDCRAWL_WEB_NODE_ID``
-(the channel's ``/web/`` node id, when the navigation does not give it).
+``since`` / ``until`` (YYYY-MM-DD: backfill a date range, by the date in the
+URL; G1b URLs only carry the month), ``full_refresh`` (true: fetch every
+article again; only new or changed ones are exported). Settings:
+``STDCRAWL_SITE_URL`` (send every request for a stdaily host to this base
+instead, e.g. a replica), ``STDCRAWL_WEB_NODE_ID`` (the channel's ``/web/``
+node id, when the navigation does not give it), ``STDCRAWL_NOW``.
 Failures: every page that fails or is skipped is a log line and a
 ``stdcrawl/spider/...`` stats counter; nothing is dropped silently.
 """
@@ -36,8 +43,9 @@ from stdcrawl.channels import CHANNELS, Channel, find_channel
 from stdcrawl.dedupe import merge_twins, title_key
 from stdcrawl.extract import NotAnArticle, extract_article, extract_listing, extract_navigation
 from stdcrawl.extract.listing import ListEntry
-from stdcrawl.record import Article
-from stdcrawl.text import clean_text
+from stdcrawl.extensions.ledger import ExportLedger, utc_now
+from stdcrawl.record import Article, Tombstone
+from stdcrawl.state import Known, StateStore
 from stdcrawl.urls import (
     CANONICAL_BASE,
     HOME_LEGACY,
@@ -65,15 +73,32 @@ class StdailySpider(scrapy.Spider):
     default_channel: str | None = None
     site: SiteMap
     web_node: str | None = None
+    recheck: dt.timedelta
+    known_streak: int
+    now: dt.datetime
 
-    def __init__(self, channel: str | None = None, since: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        channel: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        full_refresh: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         # A bad argument must not end in a traceback: it is reported and closes the
         # spider at start (finish reason "usage_error").
         self.usage_error: str | None = None
         self.channel = self._parse_channel(channel)
         self.channel_slug = self.channel.slug if self.channel else "none"  # feed URIs use %(channel_slug)s
-        self.since = self._parse_since(since)
+        self.since = self._parse_date("since", since)
+        self.until = self._parse_date("until", until)
+        if self.since and self.until and self.since > self.until:
+            self._bad_usage(f"since={self.since} is after until={self.until}")
+        self.full_refresh = self._parse_flag("full_refresh", full_refresh)
+        self.state: StateStore | None = None
+        self._rechecked = False
+        self._streaks: dict[tuple[str, str], int] = {}
         self._lists_started: set[tuple[str, str]] = set()
         self._homes_pending = 2
         self._seen: set[str] = set()
@@ -99,14 +124,22 @@ class StdailySpider(scrapy.Spider):
             self._bad_usage(f"unknown channel {value!r}; one of: {names}")
         return channel
 
-    def _parse_since(self, value: str | None) -> dt.date | None:
+    def _parse_date(self, name: str, value: str | None) -> dt.date | None:
         if not value:
             return None
         try:
             return dt.date.fromisoformat(value)
         except ValueError:
-            self._bad_usage(f"since={value!r} is not a date: expected YYYY-MM-DD")
+            self._bad_usage(f"{name}={value!r} is not a date: expected YYYY-MM-DD")
             return None
+
+    def _parse_flag(self, name: str, value: str | None) -> bool:
+        if value is None or value.strip().lower() in ("", "0", "false", "no", "off"):
+            return False
+        if value.strip().lower() in ("1", "true", "yes", "on"):
+            return True
+        self._bad_usage(f"{name}={value!r}: expected true or false")
+        return False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> StdailySpider:
@@ -117,9 +150,22 @@ class StdailySpider(scrapy.Spider):
             spider.site = SiteMap()
             spider._bad_usage(str(exc))
         spider.allowed_domains = [spider.site.host]
-        spider.web_node = str(crawler.settings.get("STDCRAWL_WEB_NODE_ID") or "").strip() or None
+        settings = crawler.settings
+        spider.web_node = str(settings.get("STDCRAWL_WEB_NODE_ID") or "").strip() or None
         if spider.web_node and not spider.web_node.isdigit():
             spider._bad_usage(f"STDCRAWL_WEB_NODE_ID must be a number, got {spider.web_node!r}")
+        if bad_run_id := settings.get("STDCRAWL_RUN_ID_INVALID"):
+            spider._bad_usage(f"STDCRAWL_RUN_ID={bad_run_id!r}: use letters, digits, '.', '_' and '-' only")
+        spider.recheck = dt.timedelta(days=settings.getfloat("STDCRAWL_RECHECK_DAYS", 3))
+        spider.known_streak = settings.getint("STDCRAWL_KNOWN_STREAK", 10)
+        spider.now = dt.datetime.now(dt.UTC)
+        if now := settings.get("STDCRAWL_NOW"):
+            try:
+                spider.now = dt.datetime.fromisoformat(now)
+                if spider.now.tzinfo is None:
+                    raise ValueError
+            except ValueError:
+                spider._bad_usage(f"STDCRAWL_NOW={now!r} is not an ISO 8601 time with a UTC offset")
         crawler.signals.connect(spider._on_idle, signal=signals.spider_idle)
         return spider
 
@@ -143,6 +189,8 @@ class StdailySpider(scrapy.Spider):
             self.logger.error("Bad usage: %s", self.usage_error)
             self._inc("usage_error")
             raise CloseSpider("usage_error")
+        if ledger := self.crawler.get_extension(ExportLedger):
+            self.state = ledger.store
         if self.web_node:
             for request in self._start_list(ListURL(f"{CANONICAL_BASE}/web/English/node_{self.web_node}.html", "web", self.web_node, 1)):
                 yield request
@@ -199,6 +247,7 @@ class StdailySpider(scrapy.Spider):
         self._inc("lists/pages")
         self._inc("lists/offsite_links", listing.offsite_links)
         self._inc("lists/other_links", listing.other_links)
+        self._inc("lists/duplicate_links", listing.duplicate_links)
         labels = {title_key(label) for label in self.channel.labels}
         if listing.section_label and title_key(listing.section_label) not in labels:
             self.logger.warning("List page %s is labelled %r, not %s", page.url, listing.section_label, self.channel.name)
@@ -207,36 +256,87 @@ class StdailySpider(scrapy.Spider):
             self.logger.warning("List page %s has no article links", page.url)
             self._inc("lists/empty")
             return
-        fresh = 0
+        key = (page.family, page.list_key)
+        before_since = 0
         for entry in listing.entries:
             article = parse_article_url(entry.url)
             assert article is not None  # listings only hold article-shaped URLs
             if self.since and _last_day(article) < self.since:
                 self._inc("entries/before_since")
+                before_since += 1
                 continue
-            fresh += 1
-            yield from self._route(article, entry)
-        if fresh:
-            yield self._list_request(page, page.page + 1)
-        else:
+            if self.until and article.date > self.until:
+                self._inc("entries/after_until")
+                continue
+            known = self.state.lookup(article.url) if self.state else None
+            self._streaks[key] = self._streaks.get(key, 0) + 1 if known else 0
+            yield from self._route(article, entry, known)
+        if before_since == len(listing.entries):
             self.logger.info("The %s list of %s reaches %s at page %d: stop", page.family, self.channel.name, self.since, page.page)
+        elif self._incremental and self._streaks.get(key, 0) >= self.known_streak:
+            self.logger.info(
+                "The %s list of %s: %d known articles in a row at page %d: stop", page.family, self.channel.name,
+                self._streaks[key], page.page,
+            )
+            self._inc("lists/stopped_at_known")
+        else:
+            yield self._list_request(page, page.page + 1)
 
-    def _route(self, article: ArticleURL, entry: ListEntry) -> Iterator[Request]:
+    @property
+    def _incremental(self) -> bool:
+        """Stop at known articles; a backfill range or a full refresh walks the lists to their end."""
+        return self.state is not None and not (self.full_refresh or self.since or self.until)
+
+    def _fetch_again(self, known: Known) -> bool:
+        if self.full_refresh or known.deleted:
+            return True
+        published = dt.datetime.fromisoformat(known.published_at) if known.published_at else None
+        return published is not None and self.now - published < self.recheck
+
+    def _route(self, article: ArticleURL, entry: ListEntry, known: Known | None) -> Iterator[Request]:
         self._inc("entries")
         if article.url in self._seen:
             self._inc("entries/duplicate")
             return
         self._seen.add(article.url)
+        if known is not None:
+            if not self._fetch_again(known):
+                self._inc("entries/known")
+                return
+            self._inc("entries/recheck")
         if article.generation in _TWIN_GENERATIONS:
             self._parked.append((article, entry))  # may have a twin in the other list
             return
         yield self._request(article.url, self.parse_article, entry=entry)
 
     def _on_idle(self) -> None:
-        """The lists are walked: pair the parked entries and fetch them."""
+        """The lists are walked: re-check young articles they no longer show, then pair and fetch the parked entries."""
+        requests = self._recheck_unlisted() + self._unpark()
+        for request in requests:
+            self.crawler.engine.crawl(request)
+        if requests:
+            raise DontCloseSpider
+
+    def _recheck_unlisted(self) -> list[Request]:
+        """Young articles the lists did not show (removed, or past where paging stopped): gone ones become tombstones."""
+        if self.state is None or self._rechecked or self.usage_error or not self._incremental:
+            return []
+        self._rechecked = True
+        requests = []
+        for known in self.state.published_since(self.channel.name, self.now - self.recheck):
+            if known.url in self._seen:
+                continue
+            self._seen.add(known.url)
+            self._inc("entries/recheck_unlisted")
+            entry = ListEntry(known.url, "", known.summary)
+            requests.append(self._request(known.url, self.parse_article, entry=entry))
+        return requests
+
+    def _unpark(self) -> list[Request]:
         if not self._parked:
-            return
+            return []
         parked, self._parked = self._parked, []
+        requests: list[Request] = []
         legacy: dict[str, list[ListEntry]] = {}
         for article, entry in parked:
             if article.generation is Generation.G1B:
@@ -248,11 +348,9 @@ class StdailySpider(scrapy.Spider):
             twin = twins.pop(0) if twins else None
             if twin is not None:
                 self._inc("twins/paired")
-            self.crawler.engine.crawl(self._request(article.url, self.parse_article, entry=entry, twin=twin))
-        for entries in legacy.values():
-            for entry in entries:
-                self.crawler.engine.crawl(self._request(entry.url, self.parse_article, entry=entry))
-        raise DontCloseSpider
+            requests.append(self._request(article.url, self.parse_article, entry=entry, twin=twin))
+        requests += [self._request(entry.url, self.parse_article, entry=entry) for entries in legacy.values() for entry in entries]
+        return requests
 
     # -- articles -------------------------------------------------------------------------
 
@@ -296,8 +394,8 @@ class StdailySpider(scrapy.Spider):
         self._inc(f"articles/path/{article.parser.rsplit('/', 1)[-1]}")
         article.channel = self.channel.name
         article.fetched_url = response.url
-        article.summary = clean_text(entry.summary) or None
-        article.crawled_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        article.summary = entry.summary
+        article.crawled_at = utc_now()
         return article
 
     # -- failures -------------------------------------------------------------------------
@@ -325,8 +423,19 @@ class StdailySpider(scrapy.Spider):
             yield from self._home_done()
         elif callback == "parse_twin":
             yield request.cb_kwargs["first"]  # the twin is gone: the first page is still the story
-        elif callback == "parse_article" and (twin := request.cb_kwargs.get("twin")):
-            yield self._request(twin.url, self.parse_article, entry=twin)
+        elif callback == "parse_article":
+            if twin := request.cb_kwargs.get("twin"):
+                yield self._request(twin.url, self.parse_article, entry=twin)
+            elif reason in ("http_404", "http_410") and (gone := self._known_alive(canonical)):
+                # A known article is gone: the lake must hide it.
+                yield Tombstone(
+                    gone.id, gone.url, list(gone.aliases), self.channel.name, int(reason[5:]), utc_now(),
+                    gone.revision + 1, gone.content_hash,
+                )
+
+    def _known_alive(self, url: str) -> Known | None:
+        known = self.state.lookup(url) if self.state else None
+        return known if known is not None and not known.deleted else None
 
 
 def _last_day(article: ArticleURL) -> dt.date:

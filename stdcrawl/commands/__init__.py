@@ -1,0 +1,1 @@
+"""Scrapy commands of stdcrawl, run by the ``stdcrawl`` CLI."""

@@ -1,0 +1,57 @@
+"""Item exporters that remember which records they wrote (``FEED_EXPORTERS``).
+
+One exporter serves one feed part (Scrapy builds one per slot), so its
+``exported`` list is exactly what that part holds when it is stored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scrapy.exporters import CsvItemExporter, JsonItemExporter, JsonLinesItemExporter, XmlItemExporter
+
+from stdcrawl.record import Article, Tombstone
+from stdcrawl.state import Export
+
+
+def export_of(item: Any) -> Export | None:
+    """What the state store records for an exported item (None for rejects)."""
+    if isinstance(item, Article):
+        return Export("article", item.id, item.url, tuple(item.aliases), item.channel, item.published_at,
+                      item.content_hash, item.revision, item.summary)
+    if isinstance(item, Tombstone):
+        return Export("tombstone", item.id, item.url, tuple(item.aliases), item.channel, None, None, item.revision)
+    return None
+
+
+class _Recording:
+    exported: list[Export]
+
+    def export_item(self, item: Any) -> None:
+        super().export_item(item)  # type: ignore[misc]
+        if (export := export_of(item)) is not None:
+            self.exported.append(export)
+
+
+class RecordingJsonLinesExporter(_Recording, JsonLinesItemExporter):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.exported = []
+
+
+class RecordingJsonExporter(_Recording, JsonItemExporter):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.exported = []
+
+
+class RecordingCsvExporter(_Recording, CsvItemExporter):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.exported = []
+
+
+class RecordingXmlExporter(_Recording, XmlItemExporter):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.exported = []

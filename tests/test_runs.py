@@ -1,0 +1,126 @@
+"""Scheduled runs against a replica that changes: each article exported exactly once per revision."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from conftest import exported, stdcrawl_crawl
+
+from stdcrawl.replica.model import RECENT, ReplicaConfig, SiteModel
+from stdcrawl.replica.server import ReplicaServer
+from stdcrawl.replica.truth import compare, expected_records
+from stdcrawl.state import StateStore
+
+
+def evening(model: SiteModel, epoch: int) -> str:
+    """When the scheduled run after ``epoch`` happens: that day, 23:00 Beijing time."""
+    return f"{model.today_at(epoch)}T23:00:00+08:00"
+
+
+def history(config: ReplicaConfig, epochs: int) -> tuple[dict[str, list[str]], set[str]]:
+    """For each article id, its distinct contents over the epochs; and the ids removed."""
+    hashes: dict[str, list[str]] = defaultdict(list)
+    alive: set[str] = set()
+    for epoch in range(epochs + 1):
+        truth = {r["id"]: r for r in expected_records(SiteModel(replace(config, epoch=epoch)))}
+        for record_id, record in truth.items():
+            if not hashes[record_id] or hashes[record_id][-1] != record["content_hash"]:
+                hashes[record_id].append(record["content_hash"])
+        alive = set(truth) if epoch == 0 else alive | set(truth)
+        removed = alive - set(truth)
+    return dict(hashes), removed
+
+
+def test_scheduled_runs_export_each_article_once_per_revision(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    config = ReplicaConfig()
+    with ReplicaServer(config) as replica:
+        model = replica.model
+        first = stdcrawl_crawl(data, site_url=replica.url, now=evening(model, 0))
+        assert first.returncode == 0, first.output[-3000:]
+        assert compare(exported(data, "articles"), expected_records(model)).ok
+
+        # Nothing changed: nothing exported, and only robots.txt, both homepages, the first
+        # page of each list and the young articles (re-checked for edits) are fetched.
+        again = stdcrawl_crawl(data, site_url=replica.url, now=evening(model, 0))
+        assert again.returncode == 0, again.output[-3000:]
+        assert again.stats.get("item_scraped_count", 0) == 0
+        assert again.stats["stdcrawl/state/unchanged"] == RECENT
+        assert again.stats["downloader/request_count"] == 1 + 2 + 2 + RECENT
+
+        for epoch in (1, 2):
+            replica.set_epoch(epoch)
+            run = stdcrawl_crawl(data, site_url=replica.url, now=evening(replica.model, epoch))
+            assert run.returncode == 0, run.output[-3000:]
+            assert run.stats["stdcrawl/state/new"] == config.new_per_epoch
+            assert run.stats["stdcrawl/state/deleted"] == config.removals_per_epoch
+            assert run.stats["stdcrawl/state/revised"] == config.edits_per_epoch
+            assert run.stats["downloader/request_count"] < 30
+
+    articles, tombstones = exported(data, "articles"), exported(data, "tombstones")
+    hashes, removed = history(config, 2)
+    by_id: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for record in articles:
+        by_id[record["id"]].append(record)
+    assert set(by_id) == set(hashes)
+    for record_id, records in by_id.items():
+        # Every revision once, in order, each naming the one before it.
+        assert [r["content_hash"] for r in records] == hashes[record_id], record_id
+        assert [r["revision"] for r in records] == list(range(1, len(records) + 1))
+        assert [r["previous_content_hash"] for r in records] == [None, *hashes[record_id][:-1]]
+    assert sorted(t["id"] for t in tombstones) == sorted(removed) and len(removed) == 2
+    for tombstone in tombstones:
+        assert tombstone["deleted"] is True and tombstone["http_status"] == 404
+        assert tombstone["revision"] == len(by_id[tombstone["id"]]) + 1
+    assert exported(data, "rejects") == []
+
+
+def test_a_failed_store_is_exported_again_by_the_next_run(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with ReplicaServer(ReplicaConfig(articles=60)) as replica:
+        blocker = data / "cooperation" / "articles"
+        blocker.parent.mkdir(parents=True)
+        blocker.write_text("a file where the articles folder should be")
+        failed = stdcrawl_crawl(data, site_url=replica.url)
+        assert failed.returncode == 1
+        assert "FAILED: 1 feed part(s) not stored" in failed.output
+        assert failed.stats["stdcrawl/export/failed"] == len(expected_records(replica.model))
+        assert len(StateStore(data / "state.sqlite")) == 0
+
+        blocker.unlink()
+        recovered = stdcrawl_crawl(data, site_url=replica.url)
+        assert recovered.returncode == 0, recovered.output[-3000:]
+        comparison = compare(exported(data, "articles"), expected_records(replica.model))
+        assert comparison.ok, comparison.summary()
+        assert len(StateStore(data / "state.sqlite")) == len(expected_records(replica.model))
+
+
+def test_full_refresh_fetches_everything_and_exports_only_changes(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with ReplicaServer(ReplicaConfig(articles=60)) as replica:
+        assert stdcrawl_crawl(data, site_url=replica.url).returncode == 0
+        refresh = stdcrawl_crawl(data, "-a", "full_refresh=true", site_url=replica.url)
+        assert refresh.returncode == 0
+        assert refresh.stats.get("item_scraped_count", 0) == 0
+        assert refresh.stats["stdcrawl/state/unchanged"] == len(expected_records(replica.model))
+    assert len(exported(data, "articles")) == len(expected_records(replica.model))
+
+
+def test_since_and_until_backfill_a_date_range(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with ReplicaServer(ReplicaConfig()) as replica:
+        run = stdcrawl_crawl(data, "-a", "since=2023-01-01", "-a", "until=2023-12-31", site_url=replica.url)
+        assert run.returncode == 0, run.output[-3000:]
+        want = [r for r in expected_records(replica.model) if "2023-01-01" <= r["published_at"][:10] <= "2023-12-31"]
+        comparison = compare(exported(data, "articles"), want)
+        assert comparison.ok, comparison.summary()
+
+
+def test_the_run_command_reports_bad_usage_with_status_2(tmp_path: Path) -> None:
+    for args in (["-a", "since=2024-02-30"], ["Sports"], ["-a", "full_refresh=maybe"], ["cooperation", "news"]):
+        run = stdcrawl_crawl(tmp_path / "data", *args, site_url="http://127.0.0.1:9")
+        assert run.returncode == 2, (args, run.output[-2000:])
+        assert "Traceback" not in run.output

@@ -1,0 +1,87 @@
+"""The SQLite state store: lookups by any URL of a story, all-or-nothing commits, safe when killed."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from stdcrawl.state import Export, StateError, StateStore
+
+G2 = "https://www.stdaily.com/web/English/2023-05/08/content_1901234.html"
+G1B = "https://www.stdaily.com/English/WorldNews/202305/" + "ab" * 16 + ".shtml"
+
+
+def article(revision: int = 1, content_hash: str = "sha256:" + "1" * 64) -> Export:
+    return Export("article", "stdaily:1901234", G2, (G1B,), "Cooperation", "2023-05-08T10:00:00+08:00", content_hash, revision)
+
+
+def test_a_committed_article_is_found_by_id_url_and_alias(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "state.sqlite")
+    assert store.commit([article()], "run-1", "2026-11-27T00:00:00+00:00") == 1
+    for key in ("stdaily:1901234", G2, G1B):
+        known = store.lookup(key)
+        assert known is not None and (known.id, known.revision, known.deleted) == ("stdaily:1901234", 1, False)
+    assert store.lookup("https://www.stdaily.com/web/English/2023-05/08/content_1909999.html") is None
+    assert len(store) == 1
+
+
+def test_revisions_tombstones_and_first_seen(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "state.sqlite")
+    store.commit([article()], "run-1", "2026-11-01T00:00:00+00:00")
+    store.commit([article(2, "sha256:" + "2" * 64)], "run-2", "2026-11-02T00:00:00+00:00")
+    known = store.lookup(G2)
+    assert known is not None and (known.revision, known.content_hash) == (2, "sha256:" + "2" * 64)
+    tombstone = Export("tombstone", "stdaily:1901234", G2, (G1B,), "Cooperation", None, None, 3)
+    store.commit([tombstone], "run-3", "2026-11-03T00:00:00+00:00")
+    known = store.lookup(G1B)
+    assert known is not None and known.deleted and known.revision == 3
+    row = store.db.execute("SELECT first_seen, last_exported, last_run FROM articles").fetchone()
+    assert row == ("2026-11-01T00:00:00+00:00", "2026-11-03T00:00:00+00:00", "run-3")
+    store.touch(["stdaily:1901234"], "2026-11-04T00:00:00+00:00")
+    assert store.db.execute("SELECT last_seen FROM articles").fetchone()[0] == "2026-11-04T00:00:00+00:00"
+
+
+def test_a_commit_is_all_or_nothing(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "state.sqlite")
+    broken = Export("article", "stdaily:1901235", None, (), None, None, None, 1)  # type: ignore[arg-type]
+    with pytest.raises(sqlite3.IntegrityError):
+        store.commit([article(), broken], "run-1", "2026-11-27T00:00:00+00:00")
+    assert len(store) == 0
+
+
+def test_a_process_killed_in_the_middle_of_a_commit_leaves_the_state_as_it_was(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    store = StateStore(path)
+    store.commit([article()], "run-1", "2026-11-27T00:00:00+00:00")
+    store.close()
+    script = (
+        "import os, sys; from stdcrawl.state import StateStore\n"
+        f"s = StateStore(__import__('pathlib').Path({str(path)!r}))\n"
+        "s.db.execute('BEGIN IMMEDIATE')\n"
+        "s.db.execute(\"UPDATE articles SET revision = 99\")\n"
+        "s.db.execute(\"INSERT INTO urls VALUES ('x', 'y')\")\n"
+        "os._exit(9)\n"
+    )
+    assert subprocess.run([sys.executable, "-c", script], timeout=30).returncode == 9
+    reopened = StateStore(path)
+    known = reopened.lookup(G2)
+    assert known is not None and known.revision == 1
+    assert reopened.lookup("x") is None
+
+
+def test_a_damaged_or_foreign_file_is_reported_not_replaced(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StateError, match="not a usable SQLite database.*move it aside"):
+        StateStore(path)
+    assert path.read_bytes().startswith(b"this is not a database")
+    newer = tmp_path / "newer.sqlite"
+    db = sqlite3.connect(newer)
+    db.execute("PRAGMA user_version=7")
+    db.close()
+    with pytest.raises(StateError, match="schema version 7"):
+        StateStore(newer)
