@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from conftest import exported, stdcrawl_crawl
+from conftest import ROOT, exported, stdcrawl_crawl
 
 from stdcrawl.replica.model import RECENT, ReplicaConfig, SiteModel
 from stdcrawl.replica.server import ReplicaServer
@@ -124,3 +127,21 @@ def test_the_run_command_reports_bad_usage_with_status_2(tmp_path: Path) -> None
         run = stdcrawl_crawl(tmp_path / "data", *args, site_url="http://127.0.0.1:9")
         assert run.returncode == 2, (args, run.output[-2000:])
         assert "Traceback" not in run.output
+
+
+def test_a_record_that_breaks_the_schema_goes_to_the_rejects_file(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    proc = subprocess.run(
+        [sys.executable, "-m", "scrapy", "runspider", "tests/spiders/two_records.py", "-s", f"STDCRAWL_DATA_DIR={data}",
+         "-s", "STDCRAWL_RUN_ID=run-1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Rejected article https://www.stdaily.com/web/English/" in proc.stderr
+    assert [r["id"] for r in exported(data, "articles")] == [json.loads((ROOT / "tests/pages/g2-web.json").read_text())["id"]]
+    rejects = exported(data, "rejects")
+    assert [(r["id"], r["reasons"]) for r in rejects] == [
+        ("stdaily:1999999", ["published_at: 'yesterday' does not match '^\\\\d{4}-\\\\d{2}-\\\\d{2}T\\\\d{2}:\\\\d{2}:\\\\d{2}\\\\+08:00$'"])
+    ]
+    assert rejects[0]["record"]["published_at"] == "yesterday"
+    assert len(StateStore(data / "state.sqlite")) == 1  # the reject is not marked exported
