@@ -1,15 +1,19 @@
 """Settings computed from other settings, applied after the command line's.
 
-- ``STDCRAWL_RUN_ID``: unique per run, sortable: ``20261127T020304Z-1a2b3c``.
+- ``STDCRAWL_RUN_ID``: unique per run, sortable: ``20261127T020304Z-1a2b3c``;
+  ``STDCRAWL_RUN_STARTED`` and ``STDCRAWL_RUN_DATE`` (UTC) go with it.
 - ``USER_AGENT``: ``stdcrawl/<version> (+STDCRAWL_CONTACT_URL)``, unless set.
-- ``FEEDS``: when none is given, three datasets per run under ``STDCRAWL_DATA_DIR``:
-  ``<data>/<channel>/articles/<run id>.jsonl``, ``.../tombstones/...`` and
-  ``.../rejects/...``; the first two are marked ``stdcrawl_state`` (storing them
-  commits the state). Feeds given with ``-o``/``-O`` or ``FEEDS`` are kept as
-  they are, but take articles and tombstones only unless they name
-  ``item_classes``, and they do not commit the state: an ad-hoc run must not
-  keep the articles it wrote elsewhere from reaching the data dir. Rejects
-  always get their own feed.
+- ``FEEDS``: when none is given, the lake's three datasets (see
+  :mod:`stdcrawl.lake`): gzipped JSON lines in parts of
+  ``STDCRAWL_LAKE_BATCH_ITEMS`` records. Feeds given with ``-o``/``-O`` or
+  ``FEEDS`` are kept as they are, but take articles and tombstones only unless
+  they name ``item_classes``, and they never touch the state: an ad-hoc run must
+  not keep the articles it wrote elsewhere from reaching the lake. Rejects
+  always go to the lake.
+
+Values that cannot be used (a run id unsafe in a path, a lake URI with
+credentials) are replaced by safe ones and listed in ``STDCRAWL_SETTINGS_ERRORS``:
+the spider reports them as bad usage before any request.
 """
 
 from __future__ import annotations
@@ -17,47 +21,71 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
-from pathlib import Path
 from typing import Any
 
 from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
 
 from stdcrawl import __version__
+from stdcrawl.lake import DATASETS, LakeURI, LakeURIError, lake_uri, part_template
 
-RECORDS = ["stdcrawl.record.Article", "stdcrawl.record.Tombstone"]
-REJECTS = ["stdcrawl.record.Rejected"]
+ITEM_CLASSES = {
+    "articles": ["stdcrawl.record.Article"],
+    "tombstones": ["stdcrawl.record.Tombstone"],
+    "rejects": ["stdcrawl.record.Rejected"],
+}
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
-def new_run_id() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+def new_run_id(now: dt.datetime | None = None) -> str:
+    return (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
 
 
-def default_feeds(data_dir: Path) -> dict[str, dict[str, Any]]:
-    def feed(dataset: str, classes: list[str], state: bool) -> tuple[str, dict[str, Any]]:
-        uri = (data_dir / "%(channel_slug)s" / dataset / "%(run_id)s.jsonl").as_posix()
-        return uri, {"format": "jsonlines", "encoding": "utf-8", "item_classes": classes, "stdcrawl_state": state}
-
-    return dict([feed("articles", RECORDS[:1], True), feed("tombstones", RECORDS[1:], True), feed("rejects", REJECTS, False)])
+def lake_feeds(lake: LakeURI, batch: int, datasets: tuple[str, ...] = DATASETS) -> dict[str, dict[str, Any]]:
+    return {
+        lake.join(part_template(dataset)): {
+            "format": "jsonlines",
+            "encoding": "utf-8",
+            "overwrite": True,
+            "postprocessing": ["scrapy.extensions.postprocessing.GzipPlugin"],
+            "batch_item_count": batch,
+            "item_classes": ITEM_CLASSES[dataset],
+            "stdcrawl_dataset": dataset,
+            "stdcrawl_state": dataset != "rejects",  # storing these parts commits their records
+        }
+        for dataset in datasets
+    }
 
 
 class StdcrawlAddon:
     def update_settings(self, settings: BaseSettings) -> None:
-        run_id = settings.get("STDCRAWL_RUN_ID") or new_run_id()
+        errors: list[str] = []
+        now = dt.datetime.now(dt.UTC)
+        run_id = settings.get("STDCRAWL_RUN_ID") or new_run_id(now)
         if not RUN_ID.fullmatch(run_id):
-            # Left for the spider to report as bad usage; never used in a path.
-            settings.set("STDCRAWL_RUN_ID_INVALID", run_id, priority="addon")
-            run_id = new_run_id()
+            errors.append(f"STDCRAWL_RUN_ID={run_id!r}: use letters, digits, '.', '_' and '-' only")
+            run_id = new_run_id(now)
         settings.set("STDCRAWL_RUN_ID", run_id, priority="cmdline")
+        settings.set("STDCRAWL_RUN_STARTED", now.isoformat(timespec="seconds"), priority="cmdline")
+        settings.set("STDCRAWL_RUN_DATE", now.date().isoformat(), priority="cmdline")
         if settings.getpriority("USER_AGENT") <= SETTINGS_PRIORITIES["default"]:
             contact = settings.get("STDCRAWL_CONTACT_URL") or "no contact given"
             settings.set("USER_AGENT", f"stdcrawl/{__version__} (+{contact})", priority="addon")
-        data_dir = Path(settings.get("STDCRAWL_DATA_DIR") or "data")
-        feeds = settings.getdict("FEEDS")
-        if not feeds:
-            settings.set("FEEDS", default_feeds(data_dir), priority="addon")
+        try:
+            lake = lake_uri(settings)
+        except LakeURIError as exc:
+            errors.append(str(exc))
+            settings.set("STDCRAWL_LAKE_URI", "", priority="cmdline")
+            lake = lake_uri(settings)
+        settings.set("STDCRAWL_SETTINGS_ERRORS", errors, priority="cmdline")
+        batch = settings.getint("STDCRAWL_LAKE_BATCH_ITEMS", 5000)
+        given = settings.getdict("FEEDS")
+        if not given:
+            settings.set("FEEDS", lake_feeds(lake, batch), priority="addon")
             return
-        given = {uri: {"item_classes": RECORDS, **options, "stdcrawl_state": False} for uri, options in feeds.items()}
-        if not any("stdcrawl.record.Rejected" in map(str, o.get("item_classes", ())) for o in feeds.values()):
-            given.update({uri: o for uri, o in default_feeds(data_dir).items() if "rejects" in uri})
-        settings.set("FEEDS", given, priority=max(settings.getpriority("FEEDS") or 0, SETTINGS_PRIORITIES["addon"]))
+        feeds = {uri: {"item_classes": ITEM_CLASSES["articles"] + ITEM_CLASSES["tombstones"], **options} for uri, options in given.items()}
+        for options in feeds.values():
+            options.pop("stdcrawl_dataset", None)
+            options.pop("stdcrawl_state", None)
+        if not any("stdcrawl.record.Rejected" in map(str, o.get("item_classes", ())) for o in given.values()):
+            feeds.update(lake_feeds(lake, batch, ("rejects",)))
+        settings.set("FEEDS", feeds, priority=max(settings.getpriority("FEEDS") or 0, SETTINGS_PRIORITIES["addon"]))

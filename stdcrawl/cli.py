@@ -5,6 +5,7 @@
     stdcrawl replica serve [options]       serve the replica on 127.0.0.1 until Ctrl-C
     stdcrawl replica truth [options] -o F  write the replica's expected records as JSONL
     stdcrawl extract PAGE.html --url URL   print one page's record as JSON
+    stdcrawl lake verify ROOT              check every run folder of a lake (local path or s3://bucket/prefix)
 
 Exit status: 0 done, 1 failed, 2 bad usage or (``extract``) not an article.
 """
@@ -64,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
     truth.add_argument("-o", "--output", required=True, help="file to write, - for stdout")
     _replica_options(truth)
 
+    lake = commands.add_parser("lake", help="tools for the lake's users")
+    lake_commands = lake.add_subparsers(dest="lake_command", required=True)
+    verify = lake_commands.add_parser("verify", help="check manifests, _SUCCESS, part checksums and counts, record schemas")
+    verify.add_argument("root", help="the lake root: a local path or s3://bucket/prefix (credentials from the AWS environment)")
+    verify.add_argument("--endpoint-url", help="an S3-compatible endpoint (MinIO, Ceph); default AWS_ENDPOINT_URL")
+
     extract = commands.add_parser("extract", help="print the record of one saved article page as JSON")
     extract.add_argument("page", type=Path, help="the saved HTML page")
     extract.add_argument("--url", required=True, help="the page's URL on the site (any stdaily host)")
@@ -81,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         return _serve(args)
     if args.command == "replica" and args.replica_command == "truth":
         return _truth(args)
+    if args.command == "lake" and args.lake_command == "verify":
+        return _verify(args.root, args.endpoint_url)
     if args.command == "demo":
         from stdcrawl.demo import run_demo
 
@@ -123,6 +132,28 @@ def crawl(argv: list[str]) -> int:
     command.crawler_process = AsyncCrawlerProcess(command.settings)
     command.run([spider], opts)
     return command.exitcode
+
+
+def _verify(root: str, endpoint_url: str | None) -> int:
+    from stdcrawl.lake import LakeURI, LakeURIError
+    from stdcrawl.lake.stores import open_store
+    from stdcrawl.lake.verify import table, verify
+    from stdcrawl.project import project_settings
+
+    try:
+        lake = LakeURI.parse(root)
+    except LakeURIError as exc:
+        return _usage(str(exc).replace("STDCRAWL_LAKE_URI", "ROOT"))
+    if lake.scheme == "file" and not Path(lake.prefix).is_dir():
+        return _usage(f"no lake at {root}: not a directory")
+    settings = project_settings({"AWS_ENDPOINT_URL": endpoint_url} if endpoint_url else {})
+    try:
+        checks = verify(open_store(lake, settings))
+    except Exception as exc:  # the store cannot be read: say so in one line
+        print(f"stdcrawl: cannot read the lake at {root}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(table(checks))
+    return EXIT_OK if checks and all(c.status == "ok" for c in checks) else EXIT_FAILED
 
 
 def _extract(page: Path, url: str) -> int:

@@ -23,6 +23,9 @@ class Section(TypedDict):
     paragraphs: list[str]
 
 
+# The version of the JSON Schemas in stdcrawl/schema/ that the records follow.
+SCHEMA_VERSION = 1
+
 # The fields that are the article's own content: what content_hash covers.
 # Not the URL (one story has two), not the list summary, nothing crawl-related.
 CONTENT_FIELDS: tuple[str, ...] = (
@@ -66,6 +69,7 @@ class Article:
     revision: int = 1
     previous_content_hash: str | None = None
     deleted: bool = False
+    schema_version: int = SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -84,6 +88,7 @@ class Tombstone:
     revision: int = 1  # set by the state pipeline: the last exported revision + 1
     previous_content_hash: str | None = None
     deleted: bool = True
+    schema_version: int = SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

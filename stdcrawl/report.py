@@ -24,6 +24,8 @@ def failures(stats: dict[str, Any]) -> list[str]:
             f"{max(not_stored, stats.get('stdcrawl/export/failed_parts', 0))} feed part(s) not stored: "
             f"{stats.get('stdcrawl/export/failed', 0)} records will be exported again by the next run"
         )
+    if stats.get("stdcrawl/lake/incomplete"):
+        reasons.append("the run is not finished in the lake (no _SUCCESS yet): the next run finishes it before crawling")
     crashes = sum(v for k, v in stats.items() if k.startswith("spider_exceptions/"))
     if crashes:
         reasons.append(f"{crashes} exception(s) in spider callbacks")
@@ -58,7 +60,9 @@ def summary(stats: dict[str, Any], run_id: str, spider: str) -> str:
                      f"unchanged {s('stdcrawl/state/unchanged', 0)}  deleted {s('stdcrawl/state/deleted', 0)}"),
         ("not exported", f"rejected {s('stdcrawl/validate/rejected', 0)}  duplicates {_sum(stats, 'stdcrawl/dedupe/duplicate_')}  "
                          f"near duplicates reported {s('stdcrawl/dedupe/near_duplicate', 0)}"),
-        ("stored", f"{s('stdcrawl/export/committed', 0)} records committed to the state, {s('stdcrawl/export/failed', 0)} not stored"),
+        ("stored", f"{s('stdcrawl/export/committed', 0)} records in {s('stdcrawl/lake/parts_stored', 0)} lake parts, "
+                   f"{s('stdcrawl/export/failed', 0)} not stored ({s('stdcrawl/lake/parts_spooled', 0)} parts spooled)"),
+        ("lake", str(s("stdcrawl/lake/run_folder") or s("stdcrawl/lake/root") or "-")),
         ("errors", ", ".join(f"{k} {v}" for k, v in sorted(errors.items())) or "none"),
     ]
     width = max(len(name) for name, _ in rows)

@@ -21,9 +21,14 @@ STDCRAWL_WEB_NODE_ID = ""
 STDCRAWL_CONTACT_URL = "https://github.com/stdcrawl/stdcrawl"
 # Write the run's final stats as JSON to this path (off when empty).
 STDCRAWL_STATS_FILE = ""
-# The state store: what earlier runs exported. Off: every run exports everything it fetches.
-STDCRAWL_STATE = True
-STDCRAWL_STATE_PATH = ""  # default <STDCRAWL_DATA_DIR>/state.sqlite
+# Where runs land: a local path or s3://bucket/prefix (empty: <STDCRAWL_DATA_DIR>/lake).
+STDCRAWL_LAKE_URI = ""
+# Records per lake part (part-00000.jsonl.gz, part-00001.jsonl.gz, ...).
+STDCRAWL_LAKE_BATCH_ITEMS = 5000
+# Attempts per S3 request before a part goes to the spool.
+STDCRAWL_S3_ATTEMPTS = 3
+# The state store: what earlier runs stored (default <STDCRAWL_DATA_DIR>/state.sqlite).
+STDCRAWL_STATE_PATH = ""
 # Known articles published less than this many days ago are fetched again on each run: edits come early.
 STDCRAWL_RECHECK_DAYS = 3
 # Stop paging a list after this many known articles in a row (lists are not strictly ordered).
@@ -32,11 +37,12 @@ STDCRAWL_KNOWN_STREAK = 10
 STDCRAWL_NOW = ""
 # Two texts whose SimHash fingerprints differ in at most this many of 64 bits are reported as near duplicates.
 STDCRAWL_NEAR_DUPLICATE_BITS = 6
-# Unique per run (empty: made up at start); names the run's output files.
+# Unique per run (empty: made up at start); names the run's folders in the lake.
 STDCRAWL_RUN_ID = ""
 
 EXTENSIONS = {
     "stdcrawl.extensions.ledger.ExportLedger": 100,
+    "stdcrawl.extensions.lakeruns.LakeRuns": 150,
     "stdcrawl.extensions.statsfile.StatsFile": 500,
 }
 ITEM_PIPELINES = {
@@ -68,7 +74,11 @@ REMOTE_CONTROL_ENABLED = False
 
 # -- output ------------------------------------------------------------------------------
 # Feed parts are written whole or not at all, and say whether they were stored (the export ledger reads it).
-FEED_STORAGES = {"": "stdcrawl.feeds.storages.LocalFeedStorage", "file": "stdcrawl.feeds.storages.LocalFeedStorage"}
+FEED_STORAGES = {
+    "": "stdcrawl.feeds.storages.LocalFeedStorage",
+    "file": "stdcrawl.feeds.storages.LocalFeedStorage",
+    "s3": "stdcrawl.feeds.storages.S3PartStorage",
+}
 FEED_EXPORTERS = {
     "jsonlines": "stdcrawl.feeds.exporters.RecordingJsonLinesExporter",
     "jsonl": "stdcrawl.feeds.exporters.RecordingJsonLinesExporter",

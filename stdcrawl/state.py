@@ -14,7 +14,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,26 @@ CREATE TABLE IF NOT EXISTS urls (
     url TEXT PRIMARY KEY,
     id TEXT NOT NULL REFERENCES articles(id)
 );
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    spider TEXT NOT NULL,
+    channel TEXT,
+    dt TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    finish_reason TEXT,
+    counts TEXT,
+    complete INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS parts (
+    key TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    dataset TEXT NOT NULL,
+    records INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    stored_at TEXT NOT NULL
+);
 """
 
 
@@ -62,6 +83,30 @@ class Known:
     published_at: str | None
     deleted: bool
     summary: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """A feed part stored in the lake: ``key`` below the lake root."""
+
+    key: str
+    dataset: str
+    records: int
+    bytes: int
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    run_id: str
+    spider: str
+    channel: str | None
+    dt: str
+    started_at: str
+    finished_at: str | None
+    finish_reason: str | None
+    counts: dict[str, Any]
+    complete: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,12 +176,18 @@ class StateStore:
         )
         return [self._known(row) for row in rows]
 
-    def commit(self, exports: Iterable[Export], run_id: str, at: str) -> int:
-        """Record the exports of one stored feed part, all or nothing. Returns how many."""
+    def commit(self, exports: Iterable[Export], run_id: str, at: str, part: Part | None = None) -> int:
+        """Record one stored feed part and the exports it holds, all or nothing. Returns how many exports."""
         rows = list(exports)
-        if not rows:
+        if not rows and part is None:
             return 0
         with self._transaction():
+            if part is not None:
+                self.db.execute(
+                    "INSERT OR REPLACE INTO parts (key, run_id, dataset, records, bytes, sha256, stored_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (part.key, run_id, part.dataset, part.records, part.bytes, part.sha256, at),
+                )
             for e in rows:
                 if e.kind == "tombstone":
                     self.db.execute(
@@ -160,21 +211,49 @@ class StateStore:
                     self.db.execute("INSERT OR REPLACE INTO urls (url, id) VALUES (?, ?)", (url, e.id))
         return len(rows)
 
+    def start_run(self, run: Run) -> None:
+        with self._transaction():
+            self.db.execute(
+                "INSERT INTO runs (run_id, spider, channel, dt, started_at, complete) VALUES (?, ?, ?, ?, ?, 0)",
+                (run.run_id, run.spider, run.channel, run.dt, run.started_at),
+            )
+
+    def finish_run(self, run_id: str, finished_at: str, finish_reason: str, counts: dict[str, Any]) -> None:
+        with self._transaction():
+            self.db.execute(
+                "UPDATE runs SET finished_at = ?, finish_reason = ?, counts = ? WHERE run_id = ?",
+                (finished_at, finish_reason, json.dumps(counts, sort_keys=True), run_id),
+            )
+
+    def complete_run(self, run_id: str) -> None:
+        with self._transaction():
+            self.db.execute("UPDATE runs SET complete = 1 WHERE run_id = ?", (run_id,))
+
+    def incomplete_runs(self) -> list[Run]:
+        """Runs whose run folders were never finished (a crash, a storage outage), oldest first."""
+        rows = self.db.execute(
+            "SELECT run_id, spider, channel, dt, started_at, finished_at, finish_reason, counts, complete FROM runs "
+            "WHERE complete = 0 ORDER BY started_at"
+        )
+        return [Run(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7] or "{}"), bool(r[8])) for r in rows]
+
+    def parts(self, run_id: str) -> list[Part]:
+        rows = self.db.execute(
+            "SELECT key, dataset, records, bytes, sha256 FROM parts WHERE run_id = ? ORDER BY key", (run_id,)
+        )
+        return [Part(*row) for row in rows]
+
     def touch(self, ids: Iterable[str], at: str) -> None:
         """Mark articles seen unchanged: information only, no export decision reads it."""
         with self._transaction():
             self.db.executemany("UPDATE articles SET last_seen = ? WHERE id = ?", ((at, i) for i in ids))
 
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self.db)
-
-
-class _Transaction:
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
-
-    def __enter__(self) -> None:
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
         self.db.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, exc_type: object, *rest: object) -> None:
-        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")

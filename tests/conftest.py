@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from stdcrawl.lake.stores import LocalStore
+from stdcrawl.lake.verify import records
 from stdcrawl.replica.model import ReplicaConfig
 from stdcrawl.replica.server import ReplicaServer
 
@@ -96,10 +98,6 @@ def stdcrawl_crawl(
     return Run(proc.returncode, stats, proc.stdout + proc.stderr)
 
 
-def exported(data_dir: Path, dataset: str, channel: str = "cooperation") -> list[dict[str, Any]]:
-    """Every record of one dataset the runs stored under data_dir, in run order."""
-    return [
-        json.loads(line)
-        for path in sorted((data_dir / channel / dataset).glob("*.jsonl"))
-        for line in path.read_text(encoding="utf-8").splitlines()
-    ]
+def exported(data_dir: Path, dataset: str) -> list[dict[str, Any]]:
+    """Every record of one dataset in the lake under data_dir, from finished runs, in run order."""
+    return list(records(LocalStore(data_dir / "lake"), dataset))

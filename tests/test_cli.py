@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import subprocess
 import sys
@@ -54,7 +55,9 @@ def test_bad_replica_options_are_usage_errors() -> None:
 def test_demo_crawls_a_replica_into_the_data_dir_and_checks_it(tmp_path: Path) -> None:
     proc = stdcrawl("demo", "--articles", "60", "--data-dir", str(tmp_path / "data"), cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    feeds = list((tmp_path / "data" / "cooperation" / "articles").glob("*.jsonl"))
-    assert len(feeds) == 1 and str(feeds[0]) in proc.stdout
-    records = [json.loads(line) for line in feeds[0].read_text(encoding="utf-8").splitlines()]
+    parts = list((tmp_path / "data" / "demo" / "lake").rglob("part-*.jsonl.gz"))
+    assert len(parts) == 1 and str(parts[0]) in proc.stdout
+    records = gzip.decompress(parts[0].read_bytes()).decode().splitlines()
     assert "every field equal" in proc.stdout and f"{len(records)} of {len(records)} expected articles" in proc.stdout
+    verify = stdcrawl("lake", "verify", str(tmp_path / "data" / "demo" / "lake"))
+    assert verify.returncode == 0 and f"1 of 1 run folders ok, {len(records)} records" in verify.stdout

@@ -81,24 +81,29 @@ def test_scheduled_runs_export_each_article_once_per_revision(tmp_path: Path) ->
     assert exported(data, "rejects") == []
 
 
-def test_a_failed_store_is_exported_again_by_the_next_run(tmp_path: Path) -> None:
+def test_a_part_that_cannot_be_stored_waits_in_the_spool_for_the_next_run(tmp_path: Path) -> None:
     data = tmp_path / "data"
     with ReplicaServer(ReplicaConfig(articles=60)) as replica:
-        blocker = data / "cooperation" / "articles"
+        blocker = data / "lake" / "stdaily" / "articles"
         blocker.parent.mkdir(parents=True)
         blocker.write_text("a file where the articles folder should be")
         failed = stdcrawl_crawl(data, site_url=replica.url)
         assert failed.returncode == 1
         assert "FAILED: 1 feed part(s) not stored" in failed.output
         assert failed.stats["stdcrawl/export/failed"] == len(expected_records(replica.model))
+        assert failed.stats["stdcrawl/lake/parts_spooled"] == 1
         assert len(StateStore(data / "state.sqlite")) == 0
+        assert len(list((data / "spool").rglob("part-00000.jsonl.gz"))) == 1
 
         blocker.unlink()
         recovered = stdcrawl_crawl(data, site_url=replica.url)
         assert recovered.returncode == 0, recovered.output[-3000:]
+        assert recovered.stats["stdcrawl/lake/parts_recovered"] == 1
+        assert recovered.stats.get("stdcrawl/state/new", 0) == 0  # uploaded from the spool, not fetched again
         comparison = compare(exported(data, "articles"), expected_records(replica.model))
         assert comparison.ok, comparison.summary()
         assert len(StateStore(data / "state.sqlite")) == len(expected_records(replica.model))
+        assert not list((data / "spool").rglob("*.jsonl.gz"))
 
 
 def test_full_refresh_fetches_everything_and_exports_only_changes(tmp_path: Path) -> None:

@@ -1,32 +1,38 @@
 """The export ledger: the one writer of the state store.
 
 It opens the store (``STDCRAWL_STATE_PATH``, default ``<STDCRAWL_DATA_DIR>/state.sqlite``)
-and, each time Scrapy closes a feed part of a feed marked ``stdcrawl_state``
-(the default article and tombstone feeds), commits the records that part holds,
-but only if its storage says the part was stored. A part that failed to store
-commits nothing: its records stay new to the state, and the next run exports
-them again. This is the whole exactly-once argument (ARCHITECTURE.md).
+and, each time Scrapy closes a part of a lake feed, looks at what the feed
+storage says. Stored: the part (key, records, bytes, SHA-256) and the records
+it holds are committed to the state in one transaction. Not stored: nothing is
+committed, so its records stay new to the state; the storage kept the part's
+bytes in the spool, and the ledger writes beside them what the part holds, so
+the next run can upload it and commit it then. This is the whole exactly-once
+argument (ARCHITECTURE.md). Feeds given on the command line are not lake feeds
+and never touch the state.
 
-Settings: ``STDCRAWL_STATE`` (False: no state, every run exports everything it
-fetches), ``STDCRAWL_STATE_PATH``. Failures: a part not stored is an ERROR and
-``stdcrawl/export/failed`` counts its records (the run then fails); a state file
-that cannot be opened closes the spider at once with ``state_error``.
+Failures: a part not stored is an ERROR and counts in ``stdcrawl/export/failed``
+(its records) and ``stdcrawl/lake/parts_spooled``; a state file that cannot be
+opened closes the spider at once with ``state_error``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import CloseSpider, NotConfigured
+from scrapy.exceptions import CloseSpider
 
-from stdcrawl.state import StateError, StateStore
+from stdcrawl.lake.stores import write_atomically
+from stdcrawl.state import Part, StateError, StateStore
 
 logger = logging.getLogger(__name__)
+SIDECAR = ".spool.json"
 
 
 def utc_now() -> str:
@@ -46,6 +52,7 @@ class ExportLedger:
         self.path = path
         self.store: StateStore | None = None
         self.error: str | None = None
+        self.failed_parts: list[str] = []
         self._unchanged: list[str] = []
         try:
             self.store = StateStore(path)
@@ -54,8 +61,6 @@ class ExportLedger:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExportLedger:
-        if not crawler.settings.getbool("STDCRAWL_STATE", True):
-            raise NotConfigured
         ledger = cls(crawler, state_path(crawler.settings))
         crawler.signals.connect(ledger.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ledger.feed_slot_closed, signal=signals.feed_slot_closed)
@@ -74,19 +79,28 @@ class ExportLedger:
         self._unchanged.append(article_id)
 
     def feed_slot_closed(self, slot: Any) -> None:
-        if not slot.feed_options.get("stdcrawl_state") or self.store is None:
+        dataset = slot.feed_options.get("stdcrawl_dataset")
+        if not dataset or self.store is None:
             return
-        exported = list(getattr(slot.exporter, "exported", None) or [])
-        stored = getattr(slot.storage, "stored", None)
-        if stored:
-            count = self.store.commit(exported, self.run_id, utc_now())
+        storage = slot.storage
+        exports = list(getattr(slot.exporter, "exported", None) or []) if slot.feed_options.get("stdcrawl_state") else []
+        part = Part(storage.key, dataset, slot.itemcount, storage.size, storage.sha256)
+        if storage.stored:
+            count = self.store.commit(exports, self.run_id, utc_now(), part)
             self.stats.inc_value("stdcrawl/export/committed", count)
+            self.stats.inc_value("stdcrawl/lake/parts_stored")
             return
-        self.stats.inc_value("stdcrawl/export/failed", len(exported))
+        self.failed_parts.append(part.key)
+        self.stats.inc_value("stdcrawl/export/failed", len(exports))
         self.stats.inc_value("stdcrawl/export/failed_parts")
+        if storage.spooled:
+            sidecar = {"part": asdict(part), "exports": [asdict(e) for e in exports]}
+            write_atomically(Path(f"{storage.spooled}{SIDECAR}"), json.dumps(sidecar).encode())
+            self.stats.inc_value("stdcrawl/lake/parts_spooled")
         logger.error(
-            "Feed part %s was not stored (%s): its %d records are not marked exported and the next run exports them again",
-            slot.uri, getattr(slot.storage, "error", None) or "storage does not report success", len(exported),
+            "Lake part %s was not stored (%s): its %d records are %s; the next run uploads it before crawling",
+            part.key, storage.error or "no reason given", slot.itemcount,
+            f"kept in the spool {storage.spooled}" if storage.spooled else "lost here, and will be fetched and exported again",
         )
 
     def engine_stopped(self) -> None:

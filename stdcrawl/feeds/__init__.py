@@ -12,6 +12,13 @@ from scrapy import Spider
 
 
 def uri_params(params: dict[str, Any], spider: Spider) -> dict[str, Any]:
-    """``FEED_URI_PARAMS``: adds ``%(run_id)s`` to the spider's attributes and ``%(time)s``."""
-    params["run_id"] = spider.crawler.settings.get("STDCRAWL_RUN_ID")
+    """``FEED_URI_PARAMS``: ``%(run_id)s``, ``%(dt)s`` (the run's UTC date), and parts numbered from 0.
+
+    Scrapy counts batches from 1 and wants ``%(batch_id)`` in a batched URI;
+    lake parts are ``part-00000``, ``part-00001``, ...
+    """
+    settings = spider.crawler.settings
+    params["run_id"] = settings.get("STDCRAWL_RUN_ID")
+    params["dt"] = settings.get("STDCRAWL_RUN_DATE")
+    params["batch_id"] -= 1
     return params

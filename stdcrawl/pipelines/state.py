@@ -11,7 +11,6 @@ Compared with the state store (what earlier runs stored):
 A record found under another URL of a known story (say only its G1b page this
 time) takes the known id and URL, so ids stay stable across runs.
 The decisions only read the store; the ledger writes it once the part is stored.
-Off (``NotConfigured``) when the state is off.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DropItem, NotConfigured
+from scrapy.exceptions import DropItem
 
 from stdcrawl.extensions.ledger import ExportLedger
 from stdcrawl.record import Article, Tombstone
@@ -34,8 +33,7 @@ class StatePipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StatePipeline:
         ledger = crawler.get_extension(ExportLedger)
-        if ledger is None:
-            raise NotConfigured("the state is off (STDCRAWL_STATE)")
+        assert ledger is not None, "the StatePipeline needs the ExportLedger extension"
         return cls(crawler, ledger)
 
     @property

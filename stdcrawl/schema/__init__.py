@@ -7,11 +7,15 @@ from functools import cache
 from importlib.resources import files
 from typing import Any
 
-SCHEMA_VERSION = 1
+from stdcrawl.record import SCHEMA_VERSION
+
 SCHEMAS = {"article": "article.schema.json", "tombstone": "tombstone.schema.json"}
+
+
+__all__ = ["SCHEMAS", "SCHEMA_VERSION", "load"]
 
 
 @cache
 def load(kind: str) -> dict[str, Any]:
-    """The schema of one record kind ("article" or "tombstone")."""
+    """The schema of one record kind ("article" or "tombstone") at SCHEMA_VERSION."""
     return json.loads(files(__name__).joinpath(SCHEMAS[kind]).read_text(encoding="utf-8"))

@@ -154,8 +154,8 @@ class StdailySpider(scrapy.Spider):
         spider.web_node = str(settings.get("STDCRAWL_WEB_NODE_ID") or "").strip() or None
         if spider.web_node and not spider.web_node.isdigit():
             spider._bad_usage(f"STDCRAWL_WEB_NODE_ID must be a number, got {spider.web_node!r}")
-        if bad_run_id := settings.get("STDCRAWL_RUN_ID_INVALID"):
-            spider._bad_usage(f"STDCRAWL_RUN_ID={bad_run_id!r}: use letters, digits, '.', '_' and '-' only")
+        for problem in settings.getlist("STDCRAWL_SETTINGS_ERRORS"):
+            spider._bad_usage(problem)
         spider.recheck = dt.timedelta(days=settings.getfloat("STDCRAWL_RECHECK_DAYS", 3))
         spider.known_streak = settings.getint("STDCRAWL_KNOWN_STREAK", 10)
         spider.now = dt.datetime.now(dt.UTC)

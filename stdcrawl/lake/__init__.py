@@ -1,0 +1,95 @@
+"""The data lake: where runs land, and in what shape.
+
+    <root>/stdaily/articles/dt=YYYY-MM-DD/run=<run id>/part-00000.jsonl.gz
+                                                      _manifest.json
+                                                      _SUCCESS
+    <root>/stdaily/tombstones/...   <root>/stdaily/rejects/...   (same layout)
+    <root>/stdaily/_schemas/article/v1.schema.json, tombstone/v1.schema.json
+
+``dt`` is the run's start date (UTC); the run id is sortable (start time) and
+unique (a random suffix). The root is ``STDCRAWL_LAKE_URI``: a local path
+(default ``<data dir>/lake``) or ``s3://bucket/prefix``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+PREFIX = "stdaily"
+DATASETS = ("articles", "tombstones", "rejects")
+MANIFEST = "_manifest.json"
+SUCCESS = "_SUCCESS"
+_RUN_FOLDER = re.compile(rf"{PREFIX}/(?P<dataset>{'|'.join(DATASETS)})/dt=(?P<dt>\d{{4}}-\d{{2}}-\d{{2}})/run=(?P<run>[^/]+)/")
+
+
+class LakeURIError(ValueError):
+    """A lake URI that cannot be used; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class LakeURI:
+    """``STDCRAWL_LAKE_URI``, checked: a local path, or s3://bucket/prefix without credentials."""
+
+    uri: str
+    scheme: str  # "file" or "s3"
+    bucket: str | None
+    prefix: str  # path for file, key prefix (no leading or trailing /) for s3
+
+    @classmethod
+    def parse(cls, uri: str) -> LakeURI:
+        uri = uri.strip()
+        if not uri:
+            raise LakeURIError("STDCRAWL_LAKE_URI is empty")
+        parts = urlsplit(uri)
+        if parts.scheme == "s3":
+            if parts.username or parts.password:
+                raise LakeURIError("STDCRAWL_LAKE_URI must not hold credentials: use the AWS environment or config files")
+            if not parts.hostname:
+                raise LakeURIError(f"STDCRAWL_LAKE_URI {uri!r} has no bucket: use s3://bucket/prefix")
+            return cls(uri.rstrip("/"), "s3", parts.hostname, parts.path.strip("/"))
+        if parts.scheme in ("", "file") and not parts.netloc:
+            path = parts.path if parts.scheme == "file" else uri
+            return cls(uri, "file", None, path.rstrip("/") or "/")
+        raise LakeURIError(f"STDCRAWL_LAKE_URI {uri!r}: use a local path or s3://bucket/prefix")
+
+    def key_of(self, uri: str) -> str | None:
+        """The key below the root of a feed URI, or None when the URI is not in this lake."""
+        base = self.join("")
+        if self.scheme == "file" and uri.startswith("file://"):
+            uri = uri.removeprefix("file://")
+        return uri[len(base) :] if uri.startswith(base) else None
+
+    def join(self, key: str) -> str:
+        """The feed URI of a key below the root."""
+        if self.scheme == "s3":
+            return f"s3://{self.bucket}/{self.prefix + '/' if self.prefix else ''}{key}"
+        return f"{self.prefix}/{key}"
+
+
+def lake_uri(settings: Any) -> LakeURI:
+    """``STDCRAWL_LAKE_URI``, or ``<STDCRAWL_DATA_DIR>/lake`` when it is empty."""
+    uri = settings.get("STDCRAWL_LAKE_URI") or str(Path(settings.get("STDCRAWL_DATA_DIR") or "data") / "lake")
+    return LakeURI.parse(uri)
+
+
+def run_folder(dataset: str, dt: str, run_id: str) -> str:
+    return f"{PREFIX}/{dataset}/dt={dt}/run={run_id}/"
+
+
+def part_template(dataset: str) -> str:
+    """A feed URI template below the root; FEED_URI_PARAMS fills dt, run id and a 0-based batch id."""
+    return f"{PREFIX}/{dataset}/dt=%(dt)s/run=%(run_id)s/part-%(batch_id)05d.jsonl.gz"
+
+
+def schema_key(kind: str, version: int) -> str:
+    return f"{PREFIX}/_schemas/{kind}/v{version}.schema.json"
+
+
+def parse_run_folder(key: str) -> tuple[str, str, str] | None:
+    """(dataset, dt, run id) of a key inside a run folder."""
+    m = _RUN_FOLDER.match(key)
+    return (m["dataset"], m["dt"], m["run"]) if m else None
