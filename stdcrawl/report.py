@@ -20,9 +20,11 @@ def failures(stats: dict[str, Any]) -> list[str]:
         reasons.append(f"the spider closed with reason {reason!r}, not 'finished'")
     not_stored = sum(v for k, v in stats.items() if k.startswith("feedexport/failed_count/"))
     if not_stored or stats.get("stdcrawl/export/failed_parts"):
+        spooled = stats.get("stdcrawl/lake/parts_spooled", 0)
         reasons.append(
-            f"{max(not_stored, stats.get('stdcrawl/export/failed_parts', 0))} feed part(s) not stored: "
-            f"{stats.get('stdcrawl/export/failed', 0)} records will be exported again by the next run"
+            f"{max(not_stored, stats.get('stdcrawl/export/failed_parts', 0))} feed part(s) not stored "
+            f"({stats.get('stdcrawl/export/failed', 0)} records): {spooled} kept in the spool, which the next run "
+            "uploads before it crawls; the records of any other are fetched and exported again"
         )
     if stats.get("stdcrawl/lake/incomplete"):
         reasons.append("the run is not finished in the lake (no _SUCCESS yet): the next run finishes it before crawling")

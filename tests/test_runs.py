@@ -89,7 +89,8 @@ def test_a_part_that_cannot_be_stored_waits_in_the_spool_for_the_next_run(tmp_pa
         blocker.write_text("a file where the articles folder should be")
         failed = stdcrawl_crawl(data, site_url=replica.url)
         assert failed.returncode == 1
-        assert "FAILED: 1 feed part(s) not stored" in failed.output
+        count = len(expected_records(replica.model))
+        assert f"FAILED: 1 feed part(s) not stored ({count} records): 1 kept in the spool" in failed.output
         assert failed.stats["stdcrawl/export/failed"] == len(expected_records(replica.model))
         assert failed.stats["stdcrawl/lake/parts_spooled"] == 1
         assert len(StateStore(data / "state.sqlite")) == 0

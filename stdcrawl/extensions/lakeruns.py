@@ -70,7 +70,7 @@ class LakeRuns:
         return self.ledger.store
 
     def spider_opened(self, spider: Spider) -> None:
-        if self.ledger.store is None or getattr(spider, "usage_error", None):
+        if self.ledger.store is None or getattr(spider, "usage_error", None) or self.settings.getlist("STDCRAWL_SETTINGS_ERRORS"):
             return  # the ledger or the spider closes the run at once
         self.stats.set_value("stdcrawl/lake/root", lake_uri(self.settings).uri)
         earlier = self.state.incomplete_runs()

@@ -28,7 +28,10 @@ class StatsFile:
         if not path:
             raise NotConfigured
         ext = cls(crawler, Path(path))
-        # After engine_stopped the stats are final: finish_reason and finish_time are in.
+        # After the feed exporter closed, the stats are final (finish_reason is in, every part
+        # stored or not). A spider closed while opening never starts the engine, so
+        # engine_stopped is not always sent; when it is, it writes the same again.
+        crawler.signals.connect(ext.write, signal=signals.feed_exporter_closed)
         crawler.signals.connect(ext.write, signal=signals.engine_stopped)
         return ext
 

@@ -76,22 +76,19 @@ class _Part:
                 digest.update(chunk)
             self.size, self.sha256 = file.tell(), digest.hexdigest()
             file.seek(0)
-            self._put(file)
-        except Exception:
-            self._keep_in_spool(file)
-            raise
-        finally:
-            file.close()
-
-    def _keep_in_spool(self, file: IO[bytes]) -> None:
-        if self.spool is None:
-            return
-        try:
-            file.seek(0)
+            if self.spool is None:
+                self._put(file)
+                return
+            # A lake part is staged in the spool first (a failed upload may close the file it
+            # was given), stored from there, and leaves the spool only once it is stored.
             write_atomically(self.spool, file)
             self.spooled = self.spool
-        except OSError as exc:
-            logger.error("Could not keep the part in the spool %s either: %s", self.spool, exc)
+            with self.spool.open("rb") as staged:
+                self._put(staged)
+            self.spool.unlink()
+            self.spooled = None
+        finally:
+            file.close()
 
     def _put(self, file: IO[bytes]) -> None:
         raise NotImplementedError

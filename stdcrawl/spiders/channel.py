@@ -154,8 +154,6 @@ class StdailySpider(scrapy.Spider):
         spider.web_node = str(settings.get("STDCRAWL_WEB_NODE_ID") or "").strip() or None
         if spider.web_node and not spider.web_node.isdigit():
             spider._bad_usage(f"STDCRAWL_WEB_NODE_ID must be a number, got {spider.web_node!r}")
-        for problem in settings.getlist("STDCRAWL_SETTINGS_ERRORS"):
-            spider._bad_usage(problem)
         spider.recheck = dt.timedelta(days=settings.getfloat("STDCRAWL_RECHECK_DAYS", 3))
         spider.known_streak = settings.getint("STDCRAWL_KNOWN_STREAK", 10)
         spider.now = dt.datetime.now(dt.UTC)
@@ -185,6 +183,8 @@ class StdailySpider(scrapy.Spider):
         self.crawler.stats.inc_value(_stat(name), count)
 
     async def start(self) -> AsyncIterator[Any]:
+        for problem in self.crawler.settings.getlist("STDCRAWL_SETTINGS_ERRORS"):  # found by the add-on
+            self._bad_usage(problem)
         if self.usage_error:
             self.logger.error("Bad usage: %s", self.usage_error)
             self._inc("usage_error")

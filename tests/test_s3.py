@@ -1,0 +1,153 @@
+"""The lake on S3: a real S3 API (moto's server) on 127.0.0.1, read back with boto3."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from conftest import FAST, ROOT, stdcrawl_crawl
+from moto.server import ThreadedMotoServer
+
+from stdcrawl.lake.stores import S3Store
+from stdcrawl.lake.verify import records
+from stdcrawl.replica.model import ReplicaConfig
+from stdcrawl.replica.server import ReplicaServer
+from stdcrawl.replica.truth import compare, expected_records
+
+SECRET = "s3cr3t-never-logged-4f9a"
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "AKIATESTING", "AWS_SECRET_ACCESS_KEY": SECRET, "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+class S3Server:
+    """moto in server mode on 127.0.0.1; stop() really closes the port, start() reopens it with the same data."""
+
+    def __init__(self, bucket: str) -> None:
+        self.port = 0
+        self.bucket = bucket  # one per test: moto keeps its objects for the whole process
+        self.server: ThreadedMotoServer | None = None
+
+    def start(self) -> None:
+        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self.server.start()
+        self.port = self.server.get_host_and_port()[1]
+
+    def stop(self) -> None:
+        assert self.server is not None and self.server._server is not None
+        self.server.stop()
+        self.server._server.server_close()
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def client(self) -> Any:
+        return boto3.client("s3", endpoint_url=self.endpoint, aws_access_key_id="AKIATESTING",
+                            aws_secret_access_key=SECRET, region_name="us-east-1")
+
+
+@pytest.fixture
+def s3(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[S3Server]:
+    for name, value in CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    server = S3Server(re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:50].strip("-"))
+    server.start()
+    server.client().create_bucket(Bucket=server.bucket)
+    yield server
+    if server.server is not None and server.server._server is not None:
+        server.server.stop()
+
+
+def lake_settings(s3: S3Server, batch: int) -> dict[str, str]:
+    return {
+        "STDCRAWL_LAKE_URI": f"s3://{s3.bucket}/prod",
+        "AWS_ENDPOINT_URL": s3.endpoint,
+        "STDCRAWL_LAKE_BATCH_ITEMS": str(batch),
+        "STDCRAWL_S3_ATTEMPTS": "2",
+    }
+
+
+def test_a_run_lands_in_s3_and_reads_back_exactly(s3: S3Server, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with ReplicaServer(ReplicaConfig(articles=120)) as replica:
+        run = stdcrawl_crawl(data, site_url=replica.url, settings=lake_settings(s3, 50))
+        assert run.returncode == 0, run.output[-3000:]
+        truth = expected_records(replica.model)
+
+    client = s3.client()
+    keys = sorted(obj["Key"] for obj in client.list_objects_v2(Bucket=s3.bucket, Prefix="prod/")["Contents"])
+    run_id = run.stats["stdcrawl/lake/run_folder"].rsplit("run=", 1)[1].rstrip("/")
+    folder = next(k for k in keys if k.endswith("/_manifest.json")).rsplit("/", 1)[0]
+    assert f"/run={run_id}" in folder and folder.startswith("prod/stdaily/articles/dt=")
+    assert [k.rsplit("/", 1)[1] for k in keys if k.startswith(folder)] == [
+        "_SUCCESS", "_manifest.json", "part-00000.jsonl.gz", "part-00001.jsonl.gz", "part-00002.jsonl.gz"
+    ]
+    assert "prod/stdaily/_schemas/article/v1.schema.json" in keys
+    manifest = json.loads(client.get_object(Bucket=s3.bucket, Key=f"{folder}/_manifest.json")["Body"].read())
+    assert manifest["counts"]["new"] == len(truth) and manifest["finish_reason"] == "finished"
+    exported = []
+    for part in manifest["parts"]:
+        body = client.get_object(Bucket=s3.bucket, Key="prod/" + part["key"])["Body"].read()
+        assert (len(body), hashlib.sha256(body).hexdigest()) == (part["bytes"], part["sha256"])
+        lines = gzip.decompress(body).decode("utf-8").splitlines()
+        assert len(lines) == part["records"]
+        exported += [json.loads(line) for line in lines]
+    assert compare(exported, truth).ok
+    assert sum(p["records"] for p in manifest["parts"]) == len(truth)
+
+    verify = subprocess.run(
+        [sys.executable, "-m", "stdcrawl", "lake", "verify", f"s3://{s3.bucket}/prod", "--endpoint-url", s3.endpoint],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, env=os.environ,
+    )
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert f"1 of 1 run folders ok, {len(truth)} records" in verify.stdout
+    # The secret reaches boto3 through the environment and nothing else.
+    for text in (run.output, json.dumps(run.stats), json.dumps(manifest), verify.stdout):
+        assert SECRET not in text
+
+
+def test_an_s3_outage_mid_run_loses_and_duplicates_nothing(s3: S3Server, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    client = s3.client()
+    with ReplicaServer(ReplicaConfig()) as replica:
+        settings = {**FAST, **lake_settings(s3, 25), "STDCRAWL_SITE_URL": replica.url, "STDCRAWL_DATA_DIR": str(data),
+                    "CONCURRENT_REQUESTS": "2", "CONCURRENT_REQUESTS_PER_DOMAIN": "2"}
+        cmd = [sys.executable, "-m", "stdcrawl", "crawl"] + [a for k, v in settings.items() for a in ("-s", f"{k}={v}")]
+        crawl = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + 60
+        while not client.list_objects_v2(Bucket=s3.bucket, Prefix="prod/stdaily/articles/").get("KeyCount"):
+            assert time.monotonic() < deadline and crawl.poll() is None, "no part reached S3 while the crawl ran"
+            time.sleep(0.02)
+        s3.stop()  # the lake goes away in the middle of the run
+        output, _ = crawl.communicate(timeout=120)
+        assert crawl.returncode == 1, output[-3000:]
+        assert "not stored" in output and "the next run uploads it before crawling" in output, output[-3000:]
+        spooled = list((data / "spool").rglob("part-*.jsonl.gz"))
+        assert spooled, output[-6000:]
+
+        # While the lake is still down, the next run refuses to crawl and keeps the spool.
+        down = stdcrawl_crawl(data, site_url=replica.url, settings=lake_settings(s3, 25))
+        assert down.returncode == 1 and down.stats.get("finish_reason") == "lake_unavailable", down.output[-4000:]
+        assert down.stats.get("downloader/request_count", 0) == 0
+        assert len(list((data / "spool").rglob("part-*.jsonl.gz"))) == len(spooled)
+
+        s3.start()  # back, same port, same objects
+        recovered = stdcrawl_crawl(data, site_url=replica.url, settings=lake_settings(s3, 25))
+        assert recovered.returncode == 0, recovered.output[-3000:]
+        assert recovered.stats["stdcrawl/lake/parts_recovered"] == len(spooled)
+        truth = expected_records(replica.model)
+
+    lake = S3Store(s3.client(), s3.bucket, "prod")
+    comparison = compare(list(records(lake, "articles")), truth)
+    assert comparison.ok, comparison.summary()
+    assert not list((data / "spool").rglob("*.jsonl.gz"))
