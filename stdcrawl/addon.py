@@ -3,6 +3,8 @@
 - ``STDCRAWL_RUN_ID``: unique per run, sortable: ``20261127T020304Z-1a2b3c``;
   ``STDCRAWL_RUN_STARTED`` and ``STDCRAWL_RUN_DATE`` (UTC) go with it.
 - ``USER_AGENT``: ``stdcrawl/<version> (+STDCRAWL_CONTACT_URL)``, unless set.
+- ``JOBDIR``: ``<data dir>/jobs/<STDCRAWL_JOB>`` when a job name is given: a
+  long backfill stopped with Ctrl-C or SIGTERM resumes where it stopped.
 - ``FEEDS``: when none is given, the lake's three datasets (see
   :mod:`stdcrawl.lake`): gzipped JSON lines in parts of
   ``STDCRAWL_LAKE_BATCH_ITEMS`` records. Feeds given with ``-o``/``-O`` or
@@ -21,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
+from pathlib import Path
 from typing import Any
 
 from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
@@ -76,6 +79,12 @@ class StdcrawlAddon:
             errors.append(str(exc))
             settings.set("STDCRAWL_LAKE_URI", "", priority="cmdline")
             lake = lake_uri(settings)
+        if job := settings.get("STDCRAWL_JOB"):
+            # A resumable job: Scrapy keeps its queue and seen requests in JOBDIR.
+            if RUN_ID.fullmatch(job):
+                settings.set("JOBDIR", str(Path(settings.get("STDCRAWL_DATA_DIR") or "data") / "jobs" / job), priority="cmdline")
+            else:
+                errors.append(f"STDCRAWL_JOB={job!r}: use letters, digits, '.', '_' and '-' only")
         settings.set("STDCRAWL_SETTINGS_ERRORS", errors, priority="cmdline")
         batch = settings.getint("STDCRAWL_LAKE_BATCH_ITEMS", 5000)
         given = settings.getdict("FEEDS")

@@ -30,13 +30,19 @@ def _replica_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epoch", type=int, default=0, help="move time forward: new, edited and removed articles (default 0)")
     parser.add_argument("--today", type=dt.date.fromisoformat, default=DEFAULT_TODAY, help="the day epoch 0 ends (YYYY-MM-DD)")
     parser.add_argument("--page-size", type=int, default=15, help="entries per list page (default 15)")
+    parser.add_argument("--drift", choices=("markup", "meta"), default="", help="a changed article template: every article "
+                        "in a markup no selector knows, or without its meta line (for testing the monitors)")
+    parser.add_argument("--crawl-delay", type=float, default=0, help="a Crawl-delay in robots.txt, seconds (default none)")
+    parser.add_argument("--retry-after", type=int, default=0,
+                        help="the article that answers 503 twice sends Retry-After: this many seconds (default none)")
 
 
 def _config(args: argparse.Namespace) -> ReplicaConfig:
     if args.articles < 1 or args.epoch < 0 or args.page_size < 1 or (args.others is not None and args.others < 0):
         raise SystemExit(_usage("--articles and --page-size must be positive, --epoch and --others not negative"))
     return ReplicaConfig(
-        seed=args.seed, articles=args.articles, others=args.others, epoch=args.epoch, today=args.today, page_size=args.page_size
+        seed=args.seed, articles=args.articles, others=args.others, epoch=args.epoch, today=args.today,
+        page_size=args.page_size, drift=args.drift, crawl_delay=args.crawl_delay, retry_after=args.retry_after,
     )
 
 

@@ -1,8 +1,10 @@
-"""The run's outcome, read off its final stats: exit status and summary. Pure, no Scrapy.
+"""The run report, read off the run's final stats: exit status, summary table, JSON. Pure, no Scrapy.
 
-Exit status: 0 the run did its job; 1 it failed (a feed part not stored, a
-crash in a callback, the spider closed for another reason than "finished",
-the crawler did not start); 2 bad usage.
+Exit status: 0 the run did its job; 1 it failed (a monitor failed, a lake part
+was not stored, the run is not finished in the lake, a spider callback crashed,
+the spider closed for another reason than "finished", the crawler did not
+start); 2 bad usage. The same report goes to the terminal as a table and to
+the lake as ``_report.json`` beside the run's manifest.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ def failures(stats: dict[str, Any]) -> list[str]:
     crashes = sum(v for k, v in stats.items() if k.startswith("spider_exceptions/"))
     if crashes:
         reasons.append(f"{crashes} exception(s) in spider callbacks")
+    for result in stats.get("stdcrawl/monitors/results") or []:
+        if result["status"] == "failed":
+            reasons.append(f"monitor failed: {result['monitor']}: {result['message']}")
     return reasons
 
 
@@ -42,32 +47,73 @@ def exit_status(stats: dict[str, Any], *, started: bool = True) -> int:
     return EXIT_FAILED if failures(stats) else EXIT_OK
 
 
-def _sum(stats: dict[str, Any], prefix: str) -> int:
-    return sum(v for k, v in stats.items() if k.startswith(prefix) and isinstance(v, int))
-
-
-def summary(stats: dict[str, Any], run_id: str, spider: str) -> str:
-    """A short table of the run for people and cron mail."""
-    s = stats.get
+def errors_by_kind(stats: dict[str, Any]) -> dict[str, int]:
     errors = {k.removeprefix("stdcrawl/spider/failed/"): v for k, v in stats.items() if k.startswith("stdcrawl/spider/failed/")}
     for name in ("not_article", "other_channel"):
-        if s(f"stdcrawl/spider/articles/{name}"):
-            errors[f"articles/{name}"] = s(f"stdcrawl/spider/articles/{name}")
-    elapsed = float(s("elapsed_time_seconds", 0) or 0)
-    pages = int(s("response_received_count", 0) or 0)
+        if stats.get(f"stdcrawl/spider/articles/{name}"):
+            errors[f"articles/{name}"] = stats[f"stdcrawl/spider/articles/{name}"]
+    for key, value in stats.items():
+        if key.startswith("downloader/exception_type_count/") and "IgnoreRequest" not in key:
+            errors[f"download/{key.rsplit('.', 1)[-1]}"] = value
+    if stats.get("log_count/ERROR"):
+        errors["log/ERROR"] = stats["log_count/ERROR"]
+    return dict(sorted(errors.items()))
+
+
+def build(stats: dict[str, Any], run_id: str, spider: str, *, started: bool = True) -> dict[str, Any]:
+    """The report of one run, as a JSON-ready dict."""
+    elapsed = float(stats.get("elapsed_time_seconds") or 0)
+    pages = int(stats.get("response_received_count") or 0)
+    return {
+        "run_id": run_id,
+        "spider": spider,
+        "finish_reason": stats.get("finish_reason"),
+        "exit_status": exit_status(stats, started=started),
+        "failures": failures(stats) if started else ["the crawler did not start (see the log)"],
+        "duration_seconds": round(elapsed, 1),
+        "pages": pages,
+        "requests": stats.get("downloader/request_count", 0),
+        "pages_per_second": round(pages / elapsed, 1) if elapsed else 0.0,
+        "articles": {
+            "new": stats.get("stdcrawl/state/new", 0),
+            "revised": stats.get("stdcrawl/state/revised", 0),
+            "unchanged": stats.get("stdcrawl/state/unchanged", 0),
+            "deleted": stats.get("stdcrawl/state/deleted", 0),
+            "rejected": stats.get("stdcrawl/validate/rejected", 0),
+            "duplicates": sum(v for k, v in stats.items() if k.startswith("stdcrawl/dedupe/duplicate_")),
+            "near_duplicates": stats.get("stdcrawl/dedupe/near_duplicate", 0),
+        },
+        "stored": {
+            "records": stats.get("stdcrawl/export/committed", 0),
+            "parts": stats.get("stdcrawl/lake/parts_stored", 0),
+            "not_stored": stats.get("stdcrawl/export/failed", 0),
+            "parts_spooled": stats.get("stdcrawl/lake/parts_spooled", 0),
+        },
+        "lake": stats.get("stdcrawl/lake/run_folder") or stats.get("stdcrawl/lake/root"),
+        "errors": errors_by_kind(stats),
+        "monitors": stats.get("stdcrawl/monitors/results") or [],
+        "samples": {k.removeprefix("stdcrawl/samples/"): v for k, v in stats.items() if k.startswith("stdcrawl/samples/")},
+    }
+
+
+def summary(report: dict[str, Any]) -> str:
+    """The report as a short table for people and cron mail."""
+    a, stored = report["articles"], report["stored"]
+    monitors = report["monitors"]
+    failed = [m for m in monitors if m["status"] == "failed"]
     rows = [
-        ("run", f"{run_id}  {spider}  {s('finish_reason')}  {elapsed:.1f} s"),
-        ("pages fetched", f"{pages} ({pages / elapsed if elapsed else 0:.1f}/s), {s('downloader/request_count', 0)} requests"),
-        ("articles", f"new {s('stdcrawl/state/new', 0)}  revised {s('stdcrawl/state/revised', 0)}  "
-                     f"unchanged {s('stdcrawl/state/unchanged', 0)}  deleted {s('stdcrawl/state/deleted', 0)}"),
-        ("not exported", f"rejected {s('stdcrawl/validate/rejected', 0)}  duplicates {_sum(stats, 'stdcrawl/dedupe/duplicate_')}  "
-                         f"near duplicates reported {s('stdcrawl/dedupe/near_duplicate', 0)}"),
-        ("stored", f"{s('stdcrawl/export/committed', 0)} records in {s('stdcrawl/lake/parts_stored', 0)} lake parts, "
-                   f"{s('stdcrawl/export/failed', 0)} not stored ({s('stdcrawl/lake/parts_spooled', 0)} parts spooled)"),
-        ("lake", str(s("stdcrawl/lake/run_folder") or s("stdcrawl/lake/root") or "-")),
-        ("errors", ", ".join(f"{k} {v}" for k, v in sorted(errors.items())) or "none"),
+        ("run", f"{report['run_id']}  {report['spider']}  {report['finish_reason']}  exit {report['exit_status']}"),
+        ("duration", f"{report['duration_seconds']} s, {report['pages']} pages ({report['pages_per_second']}/s), "
+                     f"{report['requests']} requests"),
+        ("articles", f"new {a['new']}  revised {a['revised']}  unchanged {a['unchanged']}  deleted {a['deleted']}"),
+        ("not exported", f"rejected {a['rejected']}  duplicates {a['duplicates']}  near duplicates reported {a['near_duplicates']}"),
+        ("stored", f"{stored['records']} records in {stored['parts']} lake parts, {stored['not_stored']} not stored "
+                   f"({stored['parts_spooled']} parts spooled)"),
+        ("lake", str(report["lake"] or "-")),
+        ("errors", ", ".join(f"{k} {v}" for k, v in report["errors"].items()) or "none"),
+        ("monitors", f"{len(monitors) - len(failed)} passed, {len(failed)} failed" if monitors else "not run"),
     ]
     width = max(len(name) for name, _ in rows)
     lines = [f"{name:<{width}}  {value}" for name, value in rows]
-    lines += [f"FAILED: {reason}" for reason in failures(stats)]
+    lines += [f"FAILED: {reason}" for reason in report["failures"]]
     return "\n".join(lines)

@@ -37,20 +37,46 @@ STDCRAWL_KNOWN_STREAK = 10
 STDCRAWL_NOW = ""
 # Two texts whose SimHash fingerprints differ in at most this many of 64 bits are reported as near duplicates.
 STDCRAWL_NEAR_DUPLICATE_BITS = 6
+# A name for a resumable job (a long backfill): its queue is kept in <data dir>/jobs/<name>.
+STDCRAWL_JOB = ""
 # Unique per run (empty: made up at start); names the run's folders in the lake.
 STDCRAWL_RUN_ID = ""
 
 EXTENSIONS = {
+    "stdcrawl.extensions.progress.Progress": 50,
+    "stdcrawl.extensions.crawldelay.CrawlDelay": 60,
     "stdcrawl.extensions.ledger.ExportLedger": 100,
     "stdcrawl.extensions.lakeruns.LakeRuns": 150,
+    "stdcrawl.extensions.monitoring.Monitoring": 200,
     "stdcrawl.extensions.statsfile.StatsFile": 500,
 }
 ITEM_PIPELINES = {
     "stdcrawl.pipelines.clean.CleanPipeline": 100,
+    "stdcrawl.pipelines.coverage.CoveragePipeline": 150,
     "stdcrawl.pipelines.validate.ValidatePipeline": 200,
     "stdcrawl.pipelines.dedupe.DedupePipeline": 300,
     "stdcrawl.pipelines.state.StatePipeline": 400,
 }
+
+# -- monitors (stdcrawl/monitors.py): a run that looks wrong fails -----------------------
+SPIDERMON_ENABLED = True
+SPIDERMON_SPIDER_CLOSE_MONITORS = ("stdcrawl.monitors.RunMonitors",)
+SPIDERMON_MAX_ERRORS = 5  # ERROR log lines
+SPIDERMON_EXPECTED_FINISH_REASONS = ["finished"]
+SPIDERMON_UNWANTED_HTTP_CODES = [500, 502, 503, 504]
+SPIDERMON_UNWANTED_HTTP_CODES_MAX_COUNT = 20
+SPIDERMON_MAX_RETRIES = 3  # requests given up after their retries
+# Fields whose coverage is counted; title, published_at and body must be 100 %, the others are learnt.
+STDCRAWL_COVERAGE_FIELDS = ["title", "published_at", "body", "authors", "images", "byline"]
+STDCRAWL_COVERAGE_TOLERANCE = 0.15  # a learnt rate may drop this much below its usual value
+STDCRAWL_COVERAGE_MIN_ARTICLES = 20  # fewer articles in a run: too few to judge rates
+STDCRAWL_HISTORY_RUNS = 10  # earlier runs the usual rates and counts are learnt from
+STDCRAWL_DRIFT_MIN_PAGES = 2  # drift counts up to this many pages never fail a run
+STDCRAWL_MAX_NOT_ARTICLE_RATE = 0.05  # of the article pages fetched
+STDCRAWL_MAX_TEXT_FALLBACK_RATE = 0.25  # of the articles extracted
+STDCRAWL_MAX_EMPTY_LISTS = 0  # first list pages without article links, lists not found
+STDCRAWL_MIN_ARTICLES_RATIO = 0.8  # a full run finds at least this share of what the last full runs found
+STDCRAWL_SAMPLE_URLS = 5  # URLs named in the report per kind of trouble
 
 # -- politeness: one site, a few thousand pages, no hurry --------------------------------
 ROBOTSTXT_OBEY = True
@@ -63,6 +89,14 @@ AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 RETRY_ENABLED = True
 RETRY_TIMES = 3
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "stdcrawl.downloadermiddlewares.retryafter.RetryAfterMiddleware": 550,
+}
+STDCRAWL_MAX_RETRY_AFTER = 300  # seconds; a longer Retry-After is not waited for in this run
+STDCRAWL_MAX_CRAWL_DELAY = 60  # seconds; a longer robots.txt Crawl-delay is capped here
+# A backstop for the whole run: a live crawl of one channel takes minutes, never hours.
+CLOSESPIDER_TIMEOUT = 4 * 3600
 DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
@@ -71,6 +105,10 @@ COOKIES_ENABLED = False
 # -- safety: no consoles or control servers listening during a crawl ----------------------
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
+
+# -- progress ----------------------------------------------------------------------------
+LOGSTATS_INTERVAL = 0  # replaced by stdcrawl's progress line (articles, not items)
+STDCRAWL_PROGRESS_INTERVAL = 60  # seconds between progress log lines when not on a terminal
 
 # -- output ------------------------------------------------------------------------------
 # Feed parts are written whole or not at all, and say whether they were stored (the export ledger reads it).

@@ -53,6 +53,7 @@ CREATE TABLE IF NOT EXISTS runs (
     finished_at TEXT,
     finish_reason TEXT,
     counts TEXT,
+    stats TEXT,
     complete INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS parts (
@@ -218,12 +219,33 @@ class StateStore:
                 (run.run_id, run.spider, run.channel, run.dt, run.started_at),
             )
 
-    def finish_run(self, run_id: str, finished_at: str, finish_reason: str, counts: dict[str, Any]) -> None:
+    def finish_run(
+        self, run_id: str, finished_at: str, finish_reason: str, counts: dict[str, Any], stats: dict[str, Any] | None = None
+    ) -> None:
         with self._transaction():
             self.db.execute(
-                "UPDATE runs SET finished_at = ?, finish_reason = ?, counts = ? WHERE run_id = ?",
-                (finished_at, finish_reason, json.dumps(counts, sort_keys=True), run_id),
+                "UPDATE runs SET finished_at = ?, finish_reason = ?, counts = ?, stats = ? WHERE run_id = ?",
+                (finished_at, finish_reason, json.dumps(counts, sort_keys=True),
+                 json.dumps(stats or {}, sort_keys=True, default=str), run_id),
             )
+
+    def last_run_stats(self, spider: str, channel: str | None, before: str) -> dict[str, Any] | None:
+        """The stats of the run of this spider and channel that started last before ``before`` (a run id);
+        an empty dict for a run that never finished (killed), None when there was none."""
+        row = self.db.execute(
+            "SELECT stats FROM runs WHERE spider = ? AND channel IS ? AND run_id != ? ORDER BY started_at DESC LIMIT 1",
+            (spider, channel, before),
+        ).fetchone()
+        return None if row is None else json.loads(row[0] or "{}")
+
+    def history(self, spider: str, channel: str | None, limit: int) -> list[dict[str, Any]]:
+        """The stats of the last runs of this spider and channel that finished normally, newest first."""
+        rows = self.db.execute(
+            "SELECT stats FROM runs WHERE spider = ? AND channel IS ? AND finish_reason = 'finished' AND stats IS NOT NULL "
+            "ORDER BY started_at DESC LIMIT ?",
+            (spider, channel, limit),
+        )
+        return [json.loads(row[0]) for row in rows]
 
     def complete_run(self, run_id: str) -> None:
         with self._transaction():

@@ -43,7 +43,7 @@ def test_layout_manifest_and_schemas(lake_run: tuple[Path, list[dict[str, object
     folders = list((data / "lake" / "stdaily" / "articles").glob("dt=*/run=*"))
     assert len(folders) == 1
     names = sorted(p.name for p in folders[0].iterdir())
-    assert names == ["_SUCCESS", "_manifest.json", "part-00000.jsonl.gz", "part-00001.jsonl.gz", "part-00002.jsonl.gz"]
+    assert names == ["_SUCCESS", "_manifest.json", "_report.json", "part-00000.jsonl.gz", "part-00001.jsonl.gz", "part-00002.jsonl.gz"]
     manifest = json.loads((folders[0] / "_manifest.json").read_text())
     assert [p["records"] for p in manifest["parts"]] == [20, 20, len(truth) - 40]
     assert manifest["dataset"] == "articles" and manifest["schema_version"] == 1

@@ -90,7 +90,7 @@ def test_a_run_lands_in_s3_and_reads_back_exactly(s3: S3Server, tmp_path: Path) 
     folder = next(k for k in keys if k.endswith("/_manifest.json")).rsplit("/", 1)[0]
     assert f"/run={run_id}" in folder and folder.startswith("prod/stdaily/articles/dt=")
     assert [k.rsplit("/", 1)[1] for k in keys if k.startswith(folder)] == [
-        "_SUCCESS", "_manifest.json", "part-00000.jsonl.gz", "part-00001.jsonl.gz", "part-00002.jsonl.gz"
+        "_SUCCESS", "_manifest.json", "_report.json", "part-00000.jsonl.gz", "part-00001.jsonl.gz", "part-00002.jsonl.gz"
     ]
     assert "prod/stdaily/_schemas/article/v1.schema.json" in keys
     manifest = json.loads(client.get_object(Bucket=s3.bucket, Key=f"{folder}/_manifest.json")["Body"].read())

@@ -25,7 +25,7 @@ class Command(crawl.Command):
         self.crawler_process.start()
         stats = crawler.stats.get_stats() if crawler.stats else {}
         started = not self.crawler_process.bootstrap_failed
-        self.exitcode = report.exit_status(stats, started=started)
-        run_id = crawler.settings.get("STDCRAWL_RUN_ID") or "-"
-        print(report.summary(stats, run_id, args[0]) if started else "FAILED: the crawler did not start (see the log)")
+        run_report = report.build(stats, crawler.settings.get("STDCRAWL_RUN_ID") or "-", args[0], started=started)
+        self.exitcode = run_report["exit_status"]
+        print(report.summary(run_report))
         sys.stdout.flush()

@@ -13,7 +13,9 @@ list (a part uploaded just before a crash, a temporary file), and writes the
 manifests and ``_SUCCESS``. If the lake cannot be reached, the run stops there
 with ``lake_unavailable`` and the spool waits for the next one.
 
-The record schemas are published under ``<root>/stdaily/_schemas/`` once per
+The run's report (the same as the summary ``stdcrawl crawl`` prints) is
+written as ``_report.json`` beside the articles manifest, and every manifest
+carries the monitors' results. The record schemas are published under ``<root>/stdaily/_schemas/`` once per
 version. Settings: ``STDCRAWL_LAKE_URI``. Counters: ``stdcrawl/lake/...``.
 """
 
@@ -29,10 +31,10 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider
 
-from stdcrawl import schema
+from stdcrawl import report, schema
 from stdcrawl.extensions.ledger import SIDECAR, ExportLedger, utc_now
 from stdcrawl.feeds.storages import spool_dir
-from stdcrawl.lake import MANIFEST, SUCCESS, lake_uri, manifest, run_folder, schema_key
+from stdcrawl.lake import MANIFEST, REPORT, SUCCESS, lake_uri, manifest, run_folder, schema_key
 from stdcrawl.lake.stores import Store, open_store
 from stdcrawl.record import SCHEMA_VERSION
 from stdcrawl.state import Export, Part, Run, StateStore
@@ -99,7 +101,9 @@ class LakeRuns:
     def feed_exporter_closed(self) -> None:
         if self.ledger.store is None or self.reason == "usage_error":
             return
-        self.state.finish_run(self.run_id, utc_now(), self.reason, manifest.counts_from_stats(self.stats.get_stats()))
+        stats = self.stats.get_stats()
+        kept = {k: v for k, v in stats.items() if k.startswith(("stdcrawl/", "downloader/", "log_count/", "retry/")) or k == "finish_reason"}
+        self.state.finish_run(self.run_id, utc_now(), self.reason, manifest.counts_from_stats(stats), kept)
         if self.ledger.failed_parts:
             logger.error(
                 "Run %s is not finished in the lake: %d parts were not stored. The next run uploads them and finishes it.",
@@ -109,7 +113,7 @@ class LakeRuns:
             return
         run = next(r for r in self.state.incomplete_runs() if r.run_id == self.run_id)
         try:
-            self._finish(run)
+            self._finish(run, report.build(self.stats.get_stats(), self.run_id, self.crawler.spider.name))
         except Exception as exc:
             logger.error("Could not finish run %s in the lake (%s); the next run finishes it", self.run_id, _one_line(exc))
             self.stats.set_value("stdcrawl/lake/incomplete", 1)
@@ -130,19 +134,22 @@ class LakeRuns:
             uploaded += 1
         return uploaded
 
-    def _finish(self, run: Run) -> None:
-        """Manifests, then _SUCCESS, for every folder of the run; then the run is complete."""
+    def _finish(self, run: Run, run_report: dict[str, Any] | None = None) -> None:
+        """Manifests (and this run's report), then _SUCCESS, for every folder of the run; then the run is complete."""
         parts = self.state.parts(run.run_id)
+        extra = {"monitors": run_report["monitors"], "exit_status": run_report["exit_status"]} if run_report else {}
         self._publish_schemas()
         for dataset in sorted({"articles", *(p.dataset for p in parts)}):
             folder = run_folder(dataset, run.dt, run.run_id)
             listed = {p.key for p in parts if p.dataset == dataset}
             for key in list(self.lake_store.keys(folder)):
-                if key not in listed and key.rsplit("/", 1)[-1] not in (MANIFEST, SUCCESS):
+                if key not in listed and key.rsplit("/", 1)[-1] not in (MANIFEST, SUCCESS, REPORT):
                     logger.warning("Removing %s from the lake: no stored part of run %s is there", key, run.run_id)
                     self.lake_store.delete(key)
                     self.stats.inc_value("stdcrawl/lake/debris_removed")
-            self.lake_store.put(folder + MANIFEST, manifest.build(run, dataset, parts, finished_by=self.run_id))
+            self.lake_store.put(folder + MANIFEST, manifest.build(run, dataset, parts, finished_by=self.run_id, extra=extra))
+            if run_report and dataset == "articles":
+                self.lake_store.put(folder + REPORT, (json.dumps(run_report, indent=1, default=str) + "\n").encode())
             self.lake_store.put(folder + SUCCESS, b"")
         self.state.complete_run(run.run_id)
         shutil.rmtree(spool_dir(self.settings, run.run_id), ignore_errors=True)

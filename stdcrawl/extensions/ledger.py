@@ -10,6 +10,10 @@ the next run can upload it and commit it then. This is the whole exactly-once
 argument (ARCHITECTURE.md). Feeds given on the command line are not lake feeds
 and never touch the state.
 
+It also holds the data dir's lock (``<data dir>/stdcrawl.lock``, released by
+the kernel however the process ends), so two runs never work on one data dir:
+the second closes at once with ``data_dir_locked`` and says which run holds it.
+
 Failures: a part not stored is an ERROR and counts in ``stdcrawl/export/failed``
 (its records) and ``stdcrawl/lake/parts_spooled``; a state file that cannot be
 opened closes the spider at once with ``state_error``.
@@ -18,11 +22,13 @@ opened closes the spider at once with ``state_error``.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
 import logging
+import os
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from scrapy import signals
 from scrapy.crawler import Crawler
@@ -52,12 +58,37 @@ class ExportLedger:
         self.path = path
         self.store: StateStore | None = None
         self.error: str | None = None
+        self.locked: str | None = None
         self.failed_parts: list[str] = []
         self._unchanged: list[str] = []
+        self._lock = self._take_lock(Path(crawler.settings.get("STDCRAWL_DATA_DIR") or "data"))
+        if self.locked:
+            return
         try:
             self.store = StateStore(path)
         except StateError as exc:
             self.error = str(exc)
+
+    def _take_lock(self, data_dir: Path) -> IO[str] | None:
+        try:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            lock = (data_dir / "stdcrawl.lock").open("a+", encoding="utf-8")
+        except OSError as exc:
+            self.error = f"cannot use the data dir {data_dir}: {exc.strerror or exc}"
+            return None
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip() or "unknown"
+            self.locked = f"another stdcrawl run holds the data dir {data_dir} ({holder}); not crawling"
+            lock.close()
+            return None
+        lock.seek(0)
+        lock.truncate()
+        lock.write(f"run {self.run_id}, pid {os.getpid()}\n")
+        lock.flush()
+        return lock
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExportLedger:
@@ -68,6 +99,10 @@ class ExportLedger:
         return ledger
 
     def spider_opened(self) -> None:
+        if self.locked:
+            logger.error("%s", self.locked)
+            self.stats.inc_value("stdcrawl/state/locked")
+            raise CloseSpider("data_dir_locked")
         if self.error:
             logger.error("State store unusable: %s", self.error)
             self.stats.inc_value("stdcrawl/state/unusable")

@@ -2,6 +2,7 @@
 
     <root>/stdaily/articles/dt=YYYY-MM-DD/run=<run id>/part-00000.jsonl.gz
                                                       _manifest.json
+                                                      _report.json (articles only)
                                                       _SUCCESS
     <root>/stdaily/tombstones/...   <root>/stdaily/rejects/...   (same layout)
     <root>/stdaily/_schemas/article/v1.schema.json, tombstone/v1.schema.json
@@ -22,6 +23,7 @@ from urllib.parse import urlsplit
 PREFIX = "stdaily"
 DATASETS = ("articles", "tombstones", "rejects")
 MANIFEST = "_manifest.json"
+REPORT = "_report.json"
 SUCCESS = "_SUCCESS"
 _RUN_FOLDER = re.compile(rf"{PREFIX}/(?P<dataset>{'|'.join(DATASETS)})/dt=(?P<dt>\d{{4}}-\d{{2}}-\d{{2}})/run=(?P<run>[^/]+)/")
 

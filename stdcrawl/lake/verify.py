@@ -21,7 +21,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from stdcrawl import schema
-from stdcrawl.lake import MANIFEST, PREFIX, SUCCESS, parse_run_folder, run_folder, schema_key
+from stdcrawl.lake import MANIFEST, PREFIX, REPORT, SUCCESS, parse_run_folder, run_folder, schema_key
 from stdcrawl.lake.manifest import SCHEMA_KINDS
 from stdcrawl.lake.stores import Store
 
@@ -100,7 +100,7 @@ def verify(store: Store) -> list[FolderCheck]:
             continue
         parts = json.loads(store.get(folder + MANIFEST))["parts"]
         listed = {part["key"].rsplit("/", 1)[1] for part in parts}
-        for name in sorted(names - listed - {MANIFEST, SUCCESS}):
+        for name in sorted(names - listed - {MANIFEST, SUCCESS, REPORT}):
             check.problem(f"{name} is not in the manifest")
         kind = SCHEMA_KINDS.get(dataset)
         for part in parts:

@@ -62,6 +62,11 @@ class ReplicaConfig:
     new_per_epoch: int = 5
     edits_per_epoch: int = 2
     removals_per_epoch: int = 1
+    # The site changed its article template: "markup" (every article in a redesign no selector
+    # knows) or "meta" (the meta line is gone, so no page reads as an article). "" for none.
+    drift: str = ""
+    crawl_delay: float = 0  # robots.txt asks for this Crawl-delay (0: none)
+    retry_after: int = 0  # the article that answers 503 twice says Retry-After: this many seconds (0: no header)
 
     @property
     def other_count(self) -> int:

@@ -155,9 +155,10 @@ def article_page(model: SiteModel, story: Story, generation: str, request_no: in
     side = _sidebar_html(sidebar(model, request_no), request_no)
     charset = "gbk" if story.encoding == "gbk" else "utf-8"
     editor = f"Editor: {t(story.editor)}" if story.editor else ""
-    meta = t(meta_line(story, published))
-    if story.layout == "alt":
-        return _alt_article(model, story, family, published, side, charset)
+    drift = model.config.drift
+    meta = "" if drift == "meta" else t(meta_line(story, published))
+    if story.layout == "alt" or drift:
+        return _alt_article(model, story, family, published, side, charset, meta=drift != "meta")
     if family == "legacy":
         page = (
             _head(story.title, charset)
@@ -203,8 +204,10 @@ def _spans(meta: str) -> str:
     return " | ".join(f"<span>{part.strip()}</span>" for part in meta.split("|"))
 
 
-def _alt_article(model: SiteModel, story: Story, family: str, published: str, side: str, charset: str) -> str:
-    """A redesign no selector knows: table layout, sidebar first, meta split over three lines."""
+def _alt_article(
+    model: SiteModel, story: Story, family: str, published: str, side: str, charset: str, meta: bool = True
+) -> str:
+    """A redesign no selector knows: table layout, sidebar first, meta over three lines (or none at all)."""
     tail = "Article" if family == "legacy" else t(story.title)
     list_path = channel_list_path(model, story.channel, family)
     return (
@@ -215,8 +218,12 @@ def _alt_article(model: SiteModel, story: Story, family: str, published: str, si
         + '<ul class="bread"><li>position:</li><li><a href="/English/index.shtml">EnglishChannel</a></li><li>&gt;</li>'
         f'<li><a href="{link(list_path, "alt")}">{t(story.section_label())}</a></li><li>&gt;</li><li>{tail}</li></ul>\n'
         + f'<div class="t">{t(story.title)}</div>\n'
-        + f'<div class="src">Source: {t(story.source)}</div><div class="time">{published}</div>'
-        f'<div class="au">Author: {t(story.author)}</div>\n'
+        + (
+            f'<div class="src">Source: {t(story.source)}</div><div class="time">{published}</div>'
+            f'<div class="au">Author: {t(story.author)}</div>\n'
+            if meta
+            else f'<div class="time">{published[:10]}</div>\n'
+        )
         + f'<div class="txt">\n{_content(story, model.epoch, family, alt=True)}\n</div>\n'
         + (f"<div>Editor: {t(story.editor)}</div>\n" if story.editor else "")
         + "</td></tr></table>\n"
@@ -335,5 +342,7 @@ def not_found_page() -> str:
 
 def robots_txt(model: SiteModel) -> str:
     lines = ["User-agent: *", "Disallow: /web/English/search/", "Disallow: /English/search/"]
+    if model.config.crawl_delay:
+        lines.append(f"Crawl-delay: {model.config.crawl_delay:g}")
     lines += [f"Disallow: {path}" for path in model.robots_paths()]
     return "\n".join(lines) + "\n"

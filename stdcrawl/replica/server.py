@@ -81,7 +81,10 @@ class Router:
                 with self._lock:
                     hits = self._flaky_hits[path] = self._flaky_hits.get(path, 0) + 1
                 if hits <= 2:
-                    return _html(503, "<html><body>Service Temporarily Unavailable</body></html>")
+                    reply = _html(503, "<html><body>Service Temporarily Unavailable</body></html>")
+                    if model.config.retry_after:
+                        return replace(reply, headers=(("Retry-After", str(model.config.retry_after)),))
+                    return reply
             charset = "gbk" if story.encoding == "gbk" else "utf-8"
             return _html(200, render.article_page(model, story, generation, n), charset)
         if entry := model.hostile_by_path.get(path):

@@ -76,6 +76,7 @@ class StdailySpider(scrapy.Spider):
     recheck: dt.timedelta
     known_streak: int
     now: dt.datetime
+    walk_to_end = False  # the last run did not finish its walk: no stopping at known articles
 
     def __init__(
         self,
@@ -96,7 +97,7 @@ class StdailySpider(scrapy.Spider):
         if self.since and self.until and self.since > self.until:
             self._bad_usage(f"since={self.since} is after until={self.until}")
         self.full_refresh = self._parse_flag("full_refresh", full_refresh)
-        self.state: StateStore | None = None
+        self.store: StateStore | None = None  # not `state`: Scrapy keeps a JOBDIR's spider state there
         self._rechecked = False
         self._streaks: dict[tuple[str, str], int] = {}
         self._lists_started: set[tuple[str, str]] = set()
@@ -182,6 +183,12 @@ class StdailySpider(scrapy.Spider):
     def _inc(self, name: str, count: int = 1) -> None:
         self.crawler.stats.inc_value(_stat(name), count)
 
+    def _sample(self, kind: str, url: str) -> None:
+        """Keep a few URLs of a kind of trouble, for the run report (a person can open them)."""
+        samples = self.crawler.stats.get_value(f"stdcrawl/samples/{kind}") or []
+        if len(samples) < self.crawler.settings.getint("STDCRAWL_SAMPLE_URLS", 5):
+            self.crawler.stats.set_value(f"stdcrawl/samples/{kind}", [*samples, url])
+
     async def start(self) -> AsyncIterator[Any]:
         for problem in self.crawler.settings.getlist("STDCRAWL_SETTINGS_ERRORS"):  # found by the add-on
             self._bad_usage(problem)
@@ -189,8 +196,18 @@ class StdailySpider(scrapy.Spider):
             self.logger.error("Bad usage: %s", self.usage_error)
             self._inc("usage_error")
             raise CloseSpider("usage_error")
+        if isinstance(getattr(self, "state", None), dict):
+            self._keep_walk_in(self.state)
         if ledger := self.crawler.get_extension(ExportLedger):
-            self.state = ledger.store
+            self.store = ledger.store
+        if self.full_refresh or (self.store is not None and len(self.store) == 0):
+            self.crawler.stats.set_value(_stat("full_run"), 1)  # every article fetched: comparable to earlier full runs
+        elif self.store is not None and self._last_walk_unfinished():
+            # Stopping at known articles assumes the older ones are known too: not after a run that
+            # was stopped, killed or lost list pages. Walk the lists to their end, fetching what is new.
+            self.logger.warning("The last run did not finish walking the lists: walking them to their end this time")
+            self.crawler.stats.set_value(_stat("walk_resumed"), 1)
+            self.walk_to_end = True
         if self.web_node:
             for request in self._start_list(ListURL(f"{CANONICAL_BASE}/web/English/node_{self.web_node}.html", "web", self.web_node, 1)):
                 yield request
@@ -255,6 +272,9 @@ class StdailySpider(scrapy.Spider):
         if not listing.entries:
             self.logger.warning("List page %s has no article links", page.url)
             self._inc("lists/empty")
+            if page.page == 1:  # a later page may just be past the end; a first one means the markup changed
+                self._inc("lists/empty_first")
+                self._sample("empty_list", page.url)
             return
         key = (page.family, page.list_key)
         before_since = 0
@@ -268,7 +288,7 @@ class StdailySpider(scrapy.Spider):
             if self.until and article.date > self.until:
                 self._inc("entries/after_until")
                 continue
-            known = self.state.lookup(article.url) if self.state else None
+            known = self.store.lookup(article.url) if self.store else None
             self._streaks[key] = self._streaks.get(key, 0) + 1 if known else 0
             yield from self._route(article, entry, known)
         if before_since == len(listing.entries):
@@ -282,10 +302,30 @@ class StdailySpider(scrapy.Spider):
         else:
             yield self._list_request(page, page.page + 1)
 
+    def _last_walk_unfinished(self) -> bool:
+        assert self.store is not None
+        run_id = self.crawler.settings.get("STDCRAWL_RUN_ID")
+        last = self.store.last_run_stats(self.name, self.channel.name if self.channel else None, run_id)
+        return last is not None and not last.get(_stat("walk_complete"))
+
+    def closed(self, reason: str) -> None:
+        """The walk is complete when the run finished and no list page was lost: the next run may stop at known articles."""
+        lost = sum(v for k, v in self.crawler.stats.get_stats().items() if k.startswith(_stat("failed/parse_list")))
+        if reason == "finished" and not lost and not self._parked:
+            self.crawler.stats.set_value(_stat("walk_complete"), 1)
+
+    def _keep_walk_in(self, state: dict[str, Any]) -> None:
+        """With a JOBDIR, Scrapy saves ``spider.state`` when it stops and loads it when the job resumes:
+        keep there what the walk knows beyond its queued requests, the parked twins above all."""
+        self._seen = state.setdefault("seen", self._seen)
+        self._parked = state.setdefault("parked", self._parked)
+        self._streaks = state.setdefault("streaks", self._streaks)
+        self._lists_started = state.setdefault("lists_started", self._lists_started)
+
     @property
     def _incremental(self) -> bool:
         """Stop at known articles; a backfill range or a full refresh walks the lists to their end."""
-        return self.state is not None and not (self.full_refresh or self.since or self.until)
+        return self.store is not None and not (self.full_refresh or self.since or self.until or self.walk_to_end)
 
     def _fetch_again(self, known: Known) -> bool:
         if self.full_refresh or known.deleted:
@@ -319,11 +359,11 @@ class StdailySpider(scrapy.Spider):
 
     def _recheck_unlisted(self) -> list[Request]:
         """Young articles the lists did not show (removed, or past where paging stopped): gone ones become tombstones."""
-        if self.state is None or self._rechecked or self.usage_error or not self._incremental:
+        if self.store is None or self._rechecked or self.usage_error or not self._incremental:
             return []
         self._rechecked = True
         requests = []
-        for known in self.state.published_since(self.channel.name, self.now - self.recheck):
+        for known in self.store.published_since(self.channel.name, self.now - self.recheck):
             if known.url in self._seen:
                 continue
             self._seen.add(known.url)
@@ -381,6 +421,7 @@ class StdailySpider(scrapy.Spider):
         except NotAnArticle as exc:
             self.logger.warning("Not an article: %s (%s)", url, exc)
             self._inc("articles/not_article")
+            self._sample("not_article", url)
             return None
         found = find_channel(article.channel) if article.channel else None
         if found is not None and found != self.channel:
@@ -391,7 +432,10 @@ class StdailySpider(scrapy.Spider):
             self.logger.warning("Unknown section label %r on %s", article.section_label, url)
             self._inc("articles/unknown_label")
         self._inc("articles/extracted")
-        self._inc(f"articles/path/{article.parser.rsplit('/', 1)[-1]}")
+        path = article.parser.rsplit("/", 1)[-1]
+        self._inc(f"articles/path/{path}")
+        if path == "text":
+            self._sample("text_fallback", url)
         article.channel = self.channel.name
         article.fetched_url = response.url
         article.summary = entry.summary
@@ -434,7 +478,7 @@ class StdailySpider(scrapy.Spider):
                 )
 
     def _known_alive(self, url: str) -> Known | None:
-        known = self.state.lookup(url) if self.state else None
+        known = self.store.lookup(url) if self.store else None
         return known if known is not None and not known.deleted else None
 
 
