@@ -10,8 +10,9 @@ fingerprints of their text and reported, never merged.
 
 from __future__ import annotations
 
-import hashlib
 import re
+from array import array
+from bisect import bisect_left
 from dataclasses import replace
 
 from stdcrawl.record import Article
@@ -43,16 +44,41 @@ def merge_twins(first: Article, second: Article) -> list[Article]:
     return [replace(primary, aliases=aliases, summary=primary.summary or other.summary)]
 
 
-def simhash(text: str, bits: int = 64) -> int:
-    """A 64-bit SimHash of the text's word 3-grams: near-identical texts differ in few bits."""
+_MASK64 = (1 << 64) - 1
+
+
+def simhash(text: str) -> int:
+    """A 64-bit SimHash of the text's word 3-grams: near-identical texts differ in few bits.
+
+    Bit i is set when more than half the grams' hashes have bit i set. The 64
+    counts are kept bit-sliced (``planes[k]`` holds bit k of every count), so
+    adding a hash and comparing the counts with half their number are a few
+    whole-integer operations instead of 64 small ones each. Python's own hash
+    of the gram (64 bits of SipHash, salted per process) is all a fingerprint
+    compared within one run needs: fingerprints are comparable within one process only.
+    """
     words = re.findall(r"\w+", text.casefold())
-    grams = [" ".join(words[i : i + 3]) for i in range(max(len(words) - 2, 1))]
-    weights = [0] * bits
+    grams = list(zip(words, words[1:], words[2:], strict=False)) or [tuple(words)]
+    planes: list[int] = []
     for gram in grams:
-        h = int.from_bytes(hashlib.blake2b(gram.encode(), digest_size=8).digest(), "big")
-        for bit in range(bits):
-            weights[bit] += 1 if h >> bit & 1 else -1
-    return sum(1 << bit for bit in range(bits) if weights[bit] > 0)
+        carry = hash(gram) & _MASK64
+        for k, plane in enumerate(planes):
+            planes[k], carry = plane ^ carry, plane & carry
+            if not carry:
+                break
+        if carry:
+            planes.append(carry)
+    # Bit-sliced "count > half", from the highest plane down.
+    half = len(grams) // 2
+    greater, equal = 0, _MASK64
+    for k in range(max(len(planes), half.bit_length()) - 1, -1, -1):
+        plane = planes[k] if k < len(planes) else 0
+        if half >> k & 1:
+            equal &= plane
+        else:
+            greater |= equal & plane
+            equal &= ~plane & _MASK64
+    return greater
 
 
 class NearDuplicates:
@@ -60,26 +86,36 @@ class NearDuplicates:
 
     The 64 bits are cut into ``distance + 1`` bands: two fingerprints that differ
     in at most ``distance`` bits agree on at least one whole band, so only the
-    fingerprints sharing a band with the new one need comparing.
+    fingerprints sharing a band with the new one need comparing. Each band is a
+    sorted array of (band value, index) packed in 64-bit integers: a few bytes
+    per article, where dicts of buckets would take a hundred.
     """
 
     def __init__(self, distance: int = 6) -> None:
         self.distance = distance
         self.bands = distance + 1
         self.width = 64 // self.bands
-        self.index: list[dict[int, list[tuple[int, str]]]] = [{} for _ in range(self.bands)]
+        self.fingerprints = array("Q")
+        self.keys: list[str] = []
+        self.index = [array("Q") for _ in range(self.bands)]
 
-    def _keys(self, fingerprint: int) -> list[int]:
+    def _values(self, fingerprint: int) -> list[int]:
         mask = (1 << self.width) - 1
         return [fingerprint >> (band * self.width) & mask for band in range(self.bands)]
 
     def add(self, fingerprint: int, key: str) -> list[tuple[str, int]]:
         """Register ``key``; return the earlier keys near it, with their distance."""
         near: dict[str, int] = {}
-        for band, value in enumerate(self._keys(fingerprint)):
-            for other, other_key in self.index[band].get(value, ()):
-                d = (fingerprint ^ other).bit_count()
-                if d <= self.distance:
-                    near[other_key] = d
-            self.index[band].setdefault(value, []).append((fingerprint, key))
+        position = len(self.fingerprints)
+        for band, value in zip(self.index, self._values(fingerprint), strict=True):
+            at = bisect_left(band, value << 32)
+            while at < len(band) and band[at] >> 32 == value:
+                other = band[at] & 0xFFFFFFFF
+                distance = (fingerprint ^ self.fingerprints[other]).bit_count()
+                if distance <= self.distance:
+                    near[self.keys[other]] = distance
+                at += 1
+            band.insert(at, value << 32 | position)
+        self.fingerprints.append(fingerprint)
+        self.keys.append(key)
         return sorted(near.items())

@@ -106,6 +106,17 @@ COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
 
+# -- cost per page -----------------------------------------------------------------------
+# Breadth first: a list page, its articles, the next page. Scrapy's LIFO default would walk
+# every list before the first article and hold all their requests in memory meanwhile.
+SCHEDULER_MEMORY_QUEUE = "scrapy.squeues.FifoMemoryQueue"
+SCHEDULER_DISK_QUEUE = "scrapy.squeues.PickleFifoDiskQueue"
+# Scrapy starts this many tasks for every response's output; a callback here yields one
+# article or one list page's requests, and 100 (the default) costs more than the article.
+CONCURRENT_ITEMS = 8
+# Scrapy reads each callback's source to warn about `return` in generators: a debugging aid.
+WARN_ON_GENERATOR_RETURN_VALUE = False
+
 # -- progress ----------------------------------------------------------------------------
 LOGSTATS_INTERVAL = 0  # replaced by stdcrawl's progress line (articles, not items)
 STDCRAWL_PROGRESS_INTERVAL = 60  # seconds between progress log lines when not on a terminal

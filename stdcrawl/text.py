@@ -28,6 +28,7 @@ PROTECTED_NAMES: tuple[str, ...] = (
     "The Editorial Office",
 )
 _CJK = re.compile(r"[\u3400-\u9fff]")
+_WORD = re.compile(r"\S*[^\W_]\S*")  # a token with at least one letter or digit
 _NAME_SEPARATORS = re.compile(r"\s*(?:&|,|;|/|、|，|；|\band\b)\s*")
 
 
@@ -59,7 +60,8 @@ def clean_text(text: str | None) -> str:
     """The normal form of every text field: NFC, spaces collapsed, ``?`` damage repaired."""
     if not text:
         return ""
-    return normalize_space(repair_mirror_damage(normalize_space(text)))
+    text = normalize_space(text)
+    return normalize_space(repair_mirror_damage(text)) if "?" in text else text
 
 
 def split_names(raw: str | None) -> list[str]:
@@ -92,18 +94,18 @@ def split_names(raw: str | None) -> list[str]:
 
 def count_words(text: str) -> int:
     """Whitespace-separated tokens holding a letter or digit; each Chinese character counts as one."""
-    spaced = _CJK.sub(" \\g<0> ", text)
-    return sum(1 for token in spaced.split() if any(c.isalnum() for c in token))
+    spaced = _CJK.sub(" \\g<0> ", text) if _CJK.search(text) else text
+    return len(_WORD.findall(spaced))
 
 
 def is_spam_line(text: str) -> bool:
     """A line of Chinese spam keywords (a mirror's injection), when found in an English article."""
-    return cjk_ratio(text) > 0.3 and len(_CJK.findall(text)) >= 6
+    return _CJK.search(text) is not None and cjk_ratio(text) > 0.3 and len(_CJK.findall(text)) >= 6
 
 
 def cjk_ratio(text: str) -> float:
     """Share of Chinese characters among the non-space characters."""
-    chars = [c for c in text if not c.isspace()]
-    if not chars:
+    cjk = len(_CJK.findall(text))
+    if not cjk:
         return 0.0
-    return sum(1 for c in chars if _CJK.match(c)) / len(chars)
+    return cjk / len("".join(text.split()))

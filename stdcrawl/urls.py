@@ -8,6 +8,7 @@ none of them is not something stdcrawl follows.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from dataclasses import dataclass
 from enum import Enum
@@ -102,6 +103,15 @@ def canonicalize(href: str, base: str | None = None) -> str | None:
     href = href.strip()
     if not href or href.startswith(("javascript:", "mailto:", "tel:", "data:", "#")):
         return None
+    if href.startswith("/") and not href.startswith("//"):
+        # Root-relative, the common case on the site: no need to parse a whole URL,
+        # unless dot segments need resolving.
+        path = re.sub(r"/{2,}", "/", href.split("#", 1)[0].split("?", 1)[0])
+        if "/." not in path:
+            return CANONICAL_BASE + path
+        base = base or CANONICAL_BASE
+    elif href.startswith("//"):
+        base = base or CANONICAL_BASE  # scheme-relative: the host is given, the scheme does not matter
     absolute = urljoin(base, href) if base else href
     try:
         parts = urlsplit(absolute)
@@ -114,6 +124,11 @@ def canonicalize(href: str, base: str | None = None) -> str | None:
         return None
     path = re.sub(r"/{2,}", "/", parts.path) or "/"
     return CANONICAL_BASE + path
+
+
+def url_key(url: str) -> int:
+    """A stable 64-bit key of a URL: sets of these stay small in a long run and survive a JOBDIR restart."""
+    return int.from_bytes(hashlib.blake2b(url.encode(), digest_size=8).digest(), "big")
 
 
 def path_of(canonical: str) -> str:

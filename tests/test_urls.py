@@ -97,3 +97,16 @@ def test_site_map_sends_requests_to_the_replica() -> None:
 def test_site_map_refuses_a_base_that_is_not_a_site_root(bad: str) -> None:
     with pytest.raises(ValueError, match="STDCRAWL_SITE_URL"):
         SiteMap(bad)
+
+
+@pytest.mark.parametrize(
+    ("href", "canonical"),
+    [
+        ("/English/./WorldNews/../WorldNews/common_list.shtml", "https://www.stdaily.com/English/WorldNews/common_list.shtml"),
+        ("/../English/index.shtml", "https://www.stdaily.com/English/index.shtml"),
+        ("//m.stdaily.com/English/index.shtml", "https://www.stdaily.com/English/index.shtml"),
+    ],
+)
+def test_dot_segments_and_scheme_relative_links(href: str, canonical: str) -> None:
+    assert canonicalize(href, "https://www.stdaily.com/web/English/node_410.html") == canonical
+    assert canonicalize(href) == canonical

@@ -12,12 +12,11 @@ counts in ``stdcrawl/clean/fixed/<field>``.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
 from typing import Any
 
 from scrapy.crawler import Crawler
 
-from stdcrawl.record import Article, Image, Section, body_text, content_hash
+from stdcrawl.record import CONTENT_FIELDS, Article, Image, Section, body_text, content_hash
 from stdcrawl.text import clean_text, count_words, is_spam_line, split_names
 
 logger = logging.getLogger(__name__)
@@ -27,22 +26,25 @@ _OPTIONAL_TEXT = ("section_label", "source", "byline", "editor", "summary")
 
 def clean_article(article: Article) -> list[str]:
     """Clean ``article`` in place; return the names of the fields that changed."""
-    before = asdict(article)
-    article.title = clean_text(article.title)
+    changed: list[str] = []
+
+    def put(name: str, value: Any) -> None:
+        if getattr(article, name) != value:
+            setattr(article, name, value)
+            changed.append(name)
+
+    put("title", clean_text(article.title))
     for name in _OPTIONAL_TEXT:
-        setattr(article, name, clean_text(getattr(article, name)) or None)
+        put(name, clean_text(getattr(article, name)) or None)
     authors: list[str] = []
     for author in article.authors:
         authors += [a for a in split_names(author) if a not in authors]
-    article.authors = authors
-    images: list[Image] = []
-    for image in article.images:
-        images.append({
-            "url": image["url"],
-            "caption": clean_text(image["caption"]) or None,
-            "credit": clean_text(image["credit"]) or None,
-        })
-    article.images = images
+    put("authors", authors)
+    images: list[Image] = [
+        {"url": image["url"], "caption": clean_text(image["caption"]) or None, "credit": clean_text(image["credit"]) or None}
+        for image in article.images
+    ]
+    put("images", images)
     english = article.language == "en"
     body: list[Section] = []
     for section in article.body:
@@ -50,12 +52,13 @@ def clean_article(article: Article) -> list[str]:
         heading = clean_text(section["heading"]) or None
         if heading or paragraphs:
             body.append({"heading": heading, "paragraphs": paragraphs})
-    article.body = body
-    article.text = body_text(body)
-    article.word_count = count_words(article.text)
-    article.content_hash = content_hash(asdict(article))
-    after = asdict(article)
-    return [name for name in before if before[name] != after[name]]
+    put("body", body)
+    if "body" in changed:
+        put("text", body_text(body))
+        put("word_count", count_words(article.text))
+    if any(name in CONTENT_FIELDS for name in changed):
+        put("content_hash", content_hash({name: getattr(article, name) for name in CONTENT_FIELDS}))
+    return changed
 
 
 class CleanPipeline:

@@ -20,6 +20,7 @@ from scrapy.exceptions import DropItem
 
 from stdcrawl.dedupe import NearDuplicates, simhash
 from stdcrawl.record import Article
+from stdcrawl.urls import url_key
 
 logger = logging.getLogger(__name__)
 
@@ -27,8 +28,9 @@ logger = logging.getLogger(__name__)
 class DedupePipeline:
     def __init__(self, crawler: Crawler, near_bits: int) -> None:
         self.stats = crawler.stats
-        self.urls: dict[str, str] = {}  # canonical URL or alias -> id
-        self.hashes: dict[str, str] = {}  # content hash -> url
+        # Compact keys: a long run keeps one entry per article here, and strings would weigh.
+        self.seen: set[int] = set()  # url_key of every id, canonical URL and alias passed
+        self.contents: dict[int, int] = {}  # content hash (first 64 bits) -> index in self.near.keys
         self.near = NearDuplicates(near_bits)
 
     @classmethod
@@ -38,16 +40,17 @@ class DedupePipeline:
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, Article):
             return item
-        urls = [item.url, *item.aliases]
-        if item.id in self.urls.values() or any(u in self.urls for u in urls):
+        keys = {url_key(k) for k in (item.id, item.url, *item.aliases)}
+        if keys & self.seen:
             self.stats.inc_value("stdcrawl/dedupe/duplicate_url")
             raise DropItem(f"duplicate of {item.id} ({item.url}) already exported in this run", log_level="INFO")
-        if (first := self.hashes.get(item.content_hash)) is not None:
+        content = int(item.content_hash.removeprefix("sha256:")[:16], 16)
+        if (first := self.contents.get(content)) is not None:
             self.stats.inc_value("stdcrawl/dedupe/duplicate_content")
-            raise DropItem(f"{item.url} has the same content as {first}, exported in this run", log_level="INFO")
+            raise DropItem(f"{item.url} has the same content as {self.near.keys[first]}, exported in this run", log_level="INFO")
+        self.contents[content] = len(self.near.keys)
         for other, distance in self.near.add(simhash(item.text), item.url):
             logger.info("Near duplicate: %s and %s differ in %d of 64 fingerprint bits; both kept", item.url, other, distance)
             self.stats.inc_value("stdcrawl/dedupe/near_duplicate")
-        self.urls.update(dict.fromkeys(urls, item.id))
-        self.hashes[item.content_hash] = item.url
+        self.seen |= keys
         return item

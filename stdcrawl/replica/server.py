@@ -47,13 +47,19 @@ def _html(status: int, text: str, charset: str = "utf-8") -> Reply:
 
 
 class Router:
-    """Path -> reply, for one site model."""
+    """Path -> reply, for one site model.
 
-    def __init__(self, model: SiteModel) -> None:
+    With ``cache``, a page is rendered once and served as it was ("Top News"
+    then stops changing): for benchmarks, where the replica must not be the
+    bottleneck of the crawler it serves.
+    """
+
+    def __init__(self, model: SiteModel, cache: bool = False) -> None:
         self.model = model
         self._lock = threading.Lock()
         self._requests = 0
         self._flaky_hits: dict[str, int] = {}
+        self._cache: dict[str, Reply] | None = {} if cache else None
 
     def _next_request_no(self) -> int:
         with self._lock:
@@ -61,6 +67,15 @@ class Router:
             return self._requests
 
     def route(self, path: str) -> Reply:
+        if self._cache is None:
+            return self._route(path)
+        if (cached := self._cache.get(path)) is None:
+            cached = self._route(path)
+            if cached.status == 200:
+                self._cache[path] = cached
+        return cached
+
+    def _route(self, path: str) -> Reply:
         model = self.model
         n = self._next_request_no()
         if path == "/robots.txt":
@@ -112,6 +127,9 @@ _PIXEL = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: with Nagle's algorithm on, the body of every
+    # keep-alive response would wait for the client's delayed ACK (about 40 ms).
+    disable_nagle_algorithm = True
     server: _Server
 
     def do_GET(self) -> None:
@@ -162,9 +180,12 @@ class ReplicaServer:
     ``info`` (config and the channels' node ids) and ``requests`` (the request log).
     """
 
-    def __init__(self, config: ReplicaConfig | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, config: ReplicaConfig | None = None, host: str = "127.0.0.1", port: int = 0, *, cache: bool = False
+    ) -> None:
         self.config = config or ReplicaConfig()
-        self.router = Router(SiteModel(self.config))
+        self.cache = cache
+        self.router = Router(SiteModel(self.config), cache)
         self._requests: list[LoggedRequest] = []
         self._lock = threading.Lock()
         self._httpd = _Server((host, port), _Handler)
@@ -205,7 +226,7 @@ class ReplicaServer:
     def set_epoch(self, epoch: int) -> None:
         """Move the site forward (or back) in time, keeping the server up."""
         self.config = replace(self.config, epoch=epoch)
-        self.router = Router(SiteModel(self.config))
+        self.router = Router(SiteModel(self.config), self.cache)
 
     def log(self, request: LoggedRequest) -> None:
         with self._lock:

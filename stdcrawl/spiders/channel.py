@@ -56,9 +56,10 @@ from stdcrawl.urls import (
     SiteMap,
     parse_article_url,
     parse_list_url,
+    url_key,
 )
 
-LIST_PRIORITY = 10  # walk the lists before the articles: twins are paired from them
+PARKED_BATCH = 500  # twin pairs released per idle: the queue never holds them all at once
 _TWIN_GENERATIONS = (Generation.G1B, Generation.G2)
 
 
@@ -102,8 +103,9 @@ class StdailySpider(scrapy.Spider):
         self._streaks: dict[tuple[str, str], int] = {}
         self._lists_started: set[tuple[str, str]] = set()
         self._homes_pending = 2
-        self._seen: set[str] = set()
+        self._seen: set[int] = set()  # url_key of every article URL routed: fetched at most once
         self._parked: list[tuple[ArticleURL, ListEntry]] = []
+        self._ready: list[tuple[ListEntry, ListEntry | None]] = []  # paired, waiting for their batch
 
     def _bad_usage(self, message: str) -> None:
         self.usage_error = self.usage_error or message
@@ -212,7 +214,7 @@ class StdailySpider(scrapy.Spider):
             for request in self._start_list(ListURL(f"{CANONICAL_BASE}/web/English/node_{self.web_node}.html", "web", self.web_node, 1)):
                 yield request
         for home in (HOME_LEGACY, HOME_WEB):
-            yield self._request(CANONICAL_BASE + home, self.parse_home, priority=LIST_PRIORITY + 10)
+            yield self._request(CANONICAL_BASE + home, self.parse_home, priority=10)
 
     # -- homepages and lists --------------------------------------------------------------
 
@@ -257,7 +259,7 @@ class StdailySpider(scrapy.Spider):
 
     def _list_request(self, lst: ListURL, page: int) -> Request:
         url = lst.page_url(page)
-        return self._request(url, self.parse_list, priority=LIST_PRIORITY, page=ListURL(url, lst.family, lst.list_key, page))
+        return self._request(url, self.parse_list, page=ListURL(url, lst.family, lst.list_key, page))
 
     def parse_list(self, response: Response, page: ListURL) -> Iterator[Request]:
         listing = extract_listing(response.text, page.url)
@@ -311,7 +313,7 @@ class StdailySpider(scrapy.Spider):
     def closed(self, reason: str) -> None:
         """The walk is complete when the run finished and no list page was lost: the next run may stop at known articles."""
         lost = sum(v for k, v in self.crawler.stats.get_stats().items() if k.startswith(_stat("failed/parse_list")))
-        if reason == "finished" and not lost and not self._parked:
+        if reason == "finished" and not lost and not (self._parked or self._ready):
             self.crawler.stats.set_value(_stat("walk_complete"), 1)
 
     def _keep_walk_in(self, state: dict[str, Any]) -> None:
@@ -319,6 +321,7 @@ class StdailySpider(scrapy.Spider):
         keep there what the walk knows beyond its queued requests, the parked twins above all."""
         self._seen = state.setdefault("seen", self._seen)
         self._parked = state.setdefault("parked", self._parked)
+        self._ready = state.setdefault("ready", self._ready)
         self._streaks = state.setdefault("streaks", self._streaks)
         self._lists_started = state.setdefault("lists_started", self._lists_started)
 
@@ -335,10 +338,10 @@ class StdailySpider(scrapy.Spider):
 
     def _route(self, article: ArticleURL, entry: ListEntry, known: Known | None) -> Iterator[Request]:
         self._inc("entries")
-        if article.url in self._seen:
+        if (key := url_key(article.url)) in self._seen:
             self._inc("entries/duplicate")
             return
-        self._seen.add(article.url)
+        self._seen.add(key)
         if known is not None:
             if not self._fetch_again(known):
                 self._inc("entries/known")
@@ -364,23 +367,30 @@ class StdailySpider(scrapy.Spider):
         self._rechecked = True
         requests = []
         for known in self.store.published_since(self.channel.name, self.now - self.recheck):
-            if known.url in self._seen:
+            if (key := url_key(known.url)) in self._seen:
                 continue
-            self._seen.add(known.url)
+            self._seen.add(key)
             self._inc("entries/recheck_unlisted")
             entry = ListEntry(known.url, "", known.summary)
             requests.append(self._request(known.url, self.parse_article, entry=entry))
         return requests
 
     def _unpark(self) -> list[Request]:
-        if not self._parked:
-            return []
-        parked, self._parked = self._parked, []
-        requests: list[Request] = []
+        """Pair the parked entries once the lists are walked, then release them a batch per idle."""
+        if self._parked:
+            self._ready.extend(self._pair(self._parked))
+            self._parked.clear()
+        batch = self._ready[:PARKED_BATCH]
+        del self._ready[:PARKED_BATCH]
+        return [self._request(entry.url, self.parse_article, entry=entry, twin=twin) for entry, twin in batch]
+
+    def _pair(self, parked: list[tuple[ArticleURL, ListEntry]]) -> list[tuple[ListEntry, ListEntry | None]]:
+        """G2 entries with their G1b twin (same title) when there is one; G1b entries left alone."""
         legacy: dict[str, list[ListEntry]] = {}
         for article, entry in parked:
             if article.generation is Generation.G1B:
                 legacy.setdefault(title_key(entry.title), []).append(entry)
+        pairs: list[tuple[ListEntry, ListEntry | None]] = []
         for article, entry in parked:
             if article.generation is not Generation.G2:
                 continue
@@ -388,9 +398,8 @@ class StdailySpider(scrapy.Spider):
             twin = twins.pop(0) if twins else None
             if twin is not None:
                 self._inc("twins/paired")
-            requests.append(self._request(article.url, self.parse_article, entry=entry, twin=twin))
-        requests += [self._request(entry.url, self.parse_article, entry=entry) for entries in legacy.values() for entry in entries]
-        return requests
+            pairs.append((entry, twin))
+        return pairs + [(entry, None) for entries in legacy.values() for entry in entries]
 
     # -- articles -------------------------------------------------------------------------
 
