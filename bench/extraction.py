@@ -29,15 +29,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import ROOT, report  # noqa: E402
+from _common import ROOT, report
 
-from stdcrawl.extract import NotAnArticle, extract_article  # noqa: E402
-from stdcrawl.extract.article import decode_html  # noqa: E402
-from stdcrawl.record import body_text  # noqa: E402
-from stdcrawl.replica.model import ReplicaConfig  # noqa: E402
-from stdcrawl.replica.server import ReplicaServer  # noqa: E402
-from stdcrawl.replica.truth import record  # noqa: E402
-from stdcrawl.urls import CANONICAL_BASE  # noqa: E402
+from stdcrawl.extract import NotAnArticle, extract_article
+from stdcrawl.extract.article import decode_html
+from stdcrawl.record import body_text
+from stdcrawl.replica.model import ReplicaConfig
+from stdcrawl.replica.server import ReplicaServer
+from stdcrawl.replica.truth import record
+from stdcrawl.urls import CANONICAL_BASE
 
 PAGES = ROOT / "tests" / "pages"
 Fields = dict[str, Any]  # title, date (YYYY-MM-DD), authors (list), text

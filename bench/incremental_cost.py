@@ -18,10 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import report, run, stdcrawl_command  # noqa: E402
+from _common import report, run, stdcrawl_command
 
-from stdcrawl.replica.model import ReplicaConfig, SiteModel  # noqa: E402
-from stdcrawl.replica.server import ReplicaServer  # noqa: E402
+from stdcrawl.replica.model import ReplicaConfig, SiteModel
+from stdcrawl.replica.server import ReplicaServer
 
 
 def evening(config: ReplicaConfig, epoch: int) -> str:

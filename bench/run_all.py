@@ -1,6 +1,6 @@
 """Run every benchmark, one after the other, and print the table the README shows.
 
-    python bench/run_all.py          # about 8 minutes on 2 cores
+    python bench/run_all.py          # about 10 minutes on 2 cores
 
 Each benchmark appends its figures (with the machine) to bench/results/<name>.jsonl.
 """
@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ["throughput.py", "extraction.py", "incremental_cost.py", "memory_peak.py", "state_scale.py"]
+SCRIPTS = ["throughput.py", "extraction.py", "incremental_cost.py", "memory_peak.py", "state_scale.py", "fault_matrix.py"]
 
 
 def main() -> int:
@@ -33,7 +33,7 @@ def main() -> int:
 
 
 def table(r: dict[str, dict]) -> str:
-    t, e, i, m, s = (r[name] for name in SCRIPTS)
+    t, e, i, m, s, f = (r[name] for name in SCRIPTS)
     big = max(i["archives"], key=int)
     rows = [
         ("throughput", f"{t['stdcrawl_pages_per_s']} pages/s vs bare Scrapy {t['bare_pages_per_s']}: ratio {t['ratio']} (goal 0.85); "
@@ -46,6 +46,8 @@ def table(r: dict[str, dict]) -> str:
                         f"same for 1,000: {not i['grows_with_archive']}"),
         ("memory", f"peak RSS {m['peak_rss_mb']} MB: growth {m['growth']:.0%} (goal < 25%)"),
         ("state", ", ".join(f"{n}: insert {v['insert_us']} us, lookup {v['lookup_us']} us, {v['size_mb']} MB" for n, v in s["sizes"].items())),
+        ("faults", f"{len(f['rows'])} cases (faults, kill -9 points): lost {f['lost']}, duplicated {f['duplicated']}, "
+                   f"off-site requests {f['off_site']}"),
     ]
     return "\n".join(f"{name:<12} {value}" for name, value in rows)
 

@@ -19,9 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import report  # noqa: E402
+from _common import report
 
-from stdcrawl.state import Export, Part, StateStore  # noqa: E402
+from stdcrawl.state import Export, Part, StateStore
 
 PART = 5000
 

@@ -19,11 +19,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import bare_command, bare_env, report, run, stdcrawl_command  # noqa: E402
+from _common import bare_command, bare_env, report, run, stdcrawl_command
 
-from stdcrawl.replica.model import ReplicaConfig  # noqa: E402
-from stdcrawl.replica.server import ReplicaServer  # noqa: E402
-from stdcrawl.replica.truth import expected_records  # noqa: E402
+from stdcrawl.replica.model import ReplicaConfig
+from stdcrawl.replica.server import ReplicaServer
+from stdcrawl.replica.truth import expected_records
 
 
 def main() -> None:

@@ -16,11 +16,16 @@
 Values that cannot be used (a run id unsafe in a path, a lake URI with
 credentials) are replaced by safe ones and listed in ``STDCRAWL_SETTINGS_ERRORS``:
 the spider reports them as bad usage before any request.
+
+AWS credentials given as settings (``-s AWS_SECRET_ACCESS_KEY=...``) are moved
+into the process environment, where boto3 finds them, before Scrapy logs the
+settings it was given: no credential reaches a log, the stats or a report.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import secrets
 from pathlib import Path
@@ -37,6 +42,7 @@ ITEM_CLASSES = {
     "rejects": ["stdcrawl.record.Rejected"],
 }
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+SECRETS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
 
 def new_run_id(now: dt.datetime | None = None) -> str:
@@ -61,6 +67,10 @@ def lake_feeds(lake: LakeURI, batch: int, datasets: tuple[str, ...] = DATASETS) 
 
 class StdcrawlAddon:
     def update_settings(self, settings: BaseSettings) -> None:
+        for name in SECRETS:
+            if value := settings.get(name):
+                os.environ[name] = str(value)
+                settings.set(name, None, priority=max(settings.getpriority(name) or 0, SETTINGS_PRIORITIES["cmdline"]))
         errors: list[str] = []
         now = dt.datetime.now(dt.UTC)
         run_id = settings.get("STDCRAWL_RUN_ID") or new_run_id(now)

@@ -18,7 +18,7 @@ import json
 import sys
 from pathlib import Path
 
-from stdcrawl.replica.model import DEFAULT_TODAY, ReplicaConfig
+from stdcrawl.replica.model import DEFAULT_TODAY, FAULTS, ReplicaConfig
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -35,14 +35,24 @@ def _replica_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--crawl-delay", type=float, default=0, help="a Crawl-delay in robots.txt, seconds (default none)")
     parser.add_argument("--retry-after", type=int, default=0,
                         help="the article that answers 503 twice sends Retry-After: this many seconds (default none)")
+    parser.add_argument("--faults", default="", metavar="NAME,...",
+                        help="faults to inject, comma-separated, or 'all': " + ", ".join(FAULTS))
+    parser.add_argument("--fault-pages", type=int, default=2, help="articles hit by each fault (default 2)")
+    parser.add_argument("--stall-seconds", type=float, default=3.0, help="how long the 'stall' fault keeps quiet (default 3)")
 
 
 def _config(args: argparse.Namespace) -> ReplicaConfig:
     if args.articles < 1 or args.epoch < 0 or args.page_size < 1 or (args.others is not None and args.others < 0):
         raise SystemExit(_usage("--articles and --page-size must be positive, --epoch and --others not negative"))
+    faults = tuple(FAULTS) if args.faults == "all" else tuple(f for f in args.faults.split(",") if f)
+    if unknown := [f for f in faults if f not in FAULTS]:
+        raise SystemExit(_usage(f"unknown fault {', '.join(unknown)}; the faults are: {', '.join(FAULTS)}"))
+    if args.fault_pages < 1 or args.stall_seconds < 0:
+        raise SystemExit(_usage("--fault-pages must be positive and --stall-seconds not negative"))
     return ReplicaConfig(
         seed=args.seed, articles=args.articles, others=args.others, epoch=args.epoch, today=args.today,
         page_size=args.page_size, drift=args.drift, crawl_delay=args.crawl_delay, retry_after=args.retry_after,
+        faults=faults, fault_pages=args.fault_pages, stall_seconds=args.stall_seconds,
     )
 
 

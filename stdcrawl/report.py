@@ -28,6 +28,8 @@ def failures(stats: dict[str, Any]) -> list[str]:
             f"({stats.get('stdcrawl/export/failed', 0)} records): {spooled} kept in the spool, which the next run "
             "uploads before it crawls; the records of any other are fetched and exported again"
         )
+    if forbidden := stats.get("stdcrawl/spider/failed/parse_list/robots_txt"):
+        reasons.append(f"robots.txt forbids {forbidden} of the channel's list pages: obeyed, so the channel was not crawled")
     if stats.get("stdcrawl/lake/incomplete"):
         reasons.append("the run is not finished in the lake (no _SUCCESS yet): the next run finishes it before crawling")
     crashes = sum(v for k, v in stats.items() if k.startswith("spider_exceptions/"))
@@ -89,6 +91,10 @@ def build(stats: dict[str, Any], run_id: str, spider: str, *, started: bool = Tr
             "not_stored": stats.get("stdcrawl/export/failed", 0),
             "parts_spooled": stats.get("stdcrawl/lake/parts_spooled", 0),
         },
+        "pending": {
+            "articles": stats.get("stdcrawl/pending/articles", 0),
+            "given_up": stats.get("stdcrawl/state/pending_given_up", 0),
+        },
         "lake": stats.get("stdcrawl/lake/run_folder") or stats.get("stdcrawl/lake/root"),
         "errors": errors_by_kind(stats),
         "monitors": stats.get("stdcrawl/monitors/results") or [],
@@ -109,6 +115,8 @@ def summary(report: dict[str, Any]) -> str:
         ("not exported", f"rejected {a['rejected']}  duplicates {a['duplicates']}  near duplicates reported {a['near_duplicates']}"),
         ("stored", f"{stored['records']} records in {stored['parts']} lake parts, {stored['not_stored']} not stored "
                    f"({stored['parts_spooled']} parts spooled)"),
+        ("pending", f"{report['pending']['articles']} articles not got, fetched again by the next run; "
+                    f"{report['pending']['given_up']} given up"),
         ("lake", str(report["lake"] or "-")),
         ("errors", ", ".join(f"{k} {v}" for k, v in report["errors"].items()) or "none"),
         ("monitors", f"{len(monitors) - len(failed)} passed, {len(failed)} failed" if monitors else "not run"),

@@ -31,6 +31,8 @@ STDCRAWL_S3_ATTEMPTS = 3
 STDCRAWL_STATE_PATH = ""
 # Known articles published less than this many days ago are fetched again on each run: edits come early.
 STDCRAWL_RECHECK_DAYS = 3
+# Articles a run could not get are fetched again by the next runs, this many at the most.
+STDCRAWL_PENDING_RUNS = 5
 # Stop paging a list after this many known articles in a row (lists are not strictly ordered).
 STDCRAWL_KNOWN_STREAK = 10
 # "Now" for the re-check window, ISO 8601 (empty: the clock). For replicas whose time is not today.
@@ -92,6 +94,8 @@ RETRY_TIMES = 3
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "stdcrawl.downloadermiddlewares.retryafter.RetryAfterMiddleware": 550,
+    # Above RedirectMiddleware (600): it sees a 3xx response before a redirect is built from it.
+    "stdcrawl.downloadermiddlewares.redirectguard.RedirectGuardMiddleware": 650,
 }
 STDCRAWL_MAX_RETRY_AFTER = 300  # seconds; a longer Retry-After is not waited for in this run
 STDCRAWL_MAX_CRAWL_DELAY = 60  # seconds; a longer robots.txt Crawl-delay is capped here

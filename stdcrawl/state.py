@@ -44,6 +44,15 @@ CREATE TABLE IF NOT EXISTS urls (
     url TEXT PRIMARY KEY,
     id TEXT NOT NULL REFERENCES articles(id)
 );
+CREATE TABLE IF NOT EXISTS pending (
+    url TEXT PRIMARY KEY,
+    channel TEXT,
+    summary TEXT,
+    reason TEXT NOT NULL,
+    runs INTEGER NOT NULL,
+    first_failed TEXT NOT NULL,
+    last_failed TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY,
     spider TEXT NOT NULL,
@@ -190,6 +199,7 @@ class StateStore:
                     (part.key, run_id, part.dataset, part.records, part.bytes, part.sha256, at),
                 )
             for e in rows:
+                self.db.executemany("DELETE FROM pending WHERE url = ?", ((url,) for url in (e.url, *e.aliases)))
                 if e.kind == "tombstone":
                     self.db.execute(
                         "UPDATE articles SET revision = ?, deleted_at = ?, last_seen = ?, last_exported = ?, last_run = ? WHERE id = ?",
@@ -265,10 +275,32 @@ class StateStore:
         )
         return [Part(*row) for row in rows]
 
+    def pending(self, channel: str | None) -> list[tuple[str, str | None]]:
+        """(url, list summary) of the channel's articles a run could not get: the next run tries again."""
+        return list(self.db.execute("SELECT url, summary FROM pending WHERE channel IS ? ORDER BY url", (channel,)))
+
+    def record_failures(self, failures: Iterable[tuple[str, str | None, str | None, str]], at: str, give_up_after: int) -> list[str]:
+        """Remember articles that failed this run (url, channel, summary, reason); forget those that
+        failed ``give_up_after`` runs in a row. Returns the URLs given up on."""
+        with self._transaction():
+            for url, channel, summary, reason in failures:
+                self.db.execute(
+                    "INSERT INTO pending (url, channel, summary, reason, runs, first_failed, last_failed) "
+                    "VALUES (?, ?, ?, ?, 1, ?, ?) ON CONFLICT(url) DO UPDATE SET reason = excluded.reason, "
+                    "runs = pending.runs + 1, last_failed = excluded.last_failed, summary = coalesce(excluded.summary, pending.summary)",
+                    (url, channel, summary, reason, at, at),
+                )
+            gone = [row[0] for row in self.db.execute("SELECT url FROM pending WHERE runs >= ?", (give_up_after,))]
+            self.db.execute("DELETE FROM pending WHERE runs >= ?", (give_up_after,))
+        return gone
+
     def touch(self, ids: Iterable[str], at: str) -> None:
         """Mark articles seen unchanged: information only, no export decision reads it."""
         with self._transaction():
-            self.db.executemany("UPDATE articles SET last_seen = ? WHERE id = ?", ((at, i) for i in ids))
+            for i in ids:
+                self.db.execute("UPDATE articles SET last_seen = ? WHERE id = ?", (at, i))
+                # Read whole again: a known article that failed an earlier re-check is no longer pending.
+                self.db.execute("DELETE FROM pending WHERE url IN (SELECT url FROM urls WHERE id = ?)", (i,))
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:

@@ -17,6 +17,7 @@ _SPACES = re.compile(r"[\s\u00a0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u300
 # "Zhong?Jianli", "PHOTO:?XINHUA", "Daily?|?2021", "LI?Hongche?&?LIANG?Yilian". A question ends a sentence
 # and is followed by a space, a quote or the end of the text, never by a letter.
 _DAMAGED_QMARK = re.compile(r"(?<=[\w:,;|&)\]])\?(?=[\w(|&\[])")
+_TAG = re.compile(r"</?[A-Za-z!][^<>]{0,1000}>")
 _URLISH = re.compile(r"\S*(?:://|www\.|\.s?html?\?|\.php\?|\?\w+=)\S*")
 _COPYRIGHT_QMARK = re.compile(r"\bCopyright\s*\?(?=\s|$)")
 
@@ -57,9 +58,15 @@ def repair_mirror_damage(text: str) -> str:
 
 
 def clean_text(text: str | None) -> str:
-    """The normal form of every text field: NFC, spaces collapsed, ``?`` damage repaired."""
+    """The normal form of every text field: NFC, spaces collapsed, ``?`` damage repaired.
+
+    Anything shaped like a tag is dropped: visible text holds none, so one can only
+    come from markup the site escaped into its text, and the lake never carries it.
+    """
     if not text:
         return ""
+    if "<" in text:
+        text = _TAG.sub(" ", text)
     text = normalize_space(text)
     return normalize_space(repair_mirror_damage(text)) if "?" in text else text
 

@@ -82,7 +82,8 @@ class Run:
 
 
 def stdcrawl_crawl(
-    data_dir: Path, *args: str, site_url: str, now: str | None = None, settings: dict[str, str] | None = None
+    data_dir: Path, *args: str, site_url: str, now: str | None = None, settings: dict[str, str] | None = None,
+    env: dict[str, str] | None = None,
 ) -> Run:
     """Run `stdcrawl crawl ...` (the scheduled entry point) in a subprocess, with default feeds under data_dir."""
     stats_file = data_dir.parent / f"stats-{len(list(data_dir.parent.glob('stats-*.json')))}.json"
@@ -93,9 +94,15 @@ def stdcrawl_crawl(
     cmd = [sys.executable, "-m", "stdcrawl", "crawl", *args]
     for name, value in merged.items():
         cmd += ["-s", f"{name}={value}"]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=180)
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=180, env={**os.environ, **(env or {})})
     stats = json.loads(stats_file.read_text(encoding="utf-8")) if stats_file.exists() else {}
     return Run(proc.returncode, stats, proc.stdout + proc.stderr)
+
+
+def leaks(secret: str, run: Run, where: Path) -> list[str]:
+    """Where a secret shows up among every output of a run: its log, its stats, every file under ``where``."""
+    found = ["output"] * (secret in run.output) + ["stats"] * (secret in json.dumps(run.stats))
+    return found + [str(p) for p in where.rglob("*") if p.is_file() and secret.encode() in p.read_bytes()]
 
 
 def exported(data_dir: Path, dataset: str) -> list[dict[str, Any]]:

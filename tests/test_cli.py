@@ -50,6 +50,8 @@ def test_bad_replica_options_are_usage_errors() -> None:
     assert proc.returncode == 2 and "--articles" in proc.stderr and "Traceback" not in proc.stderr
     proc = stdcrawl("replica", "serve", "--today", "yesterday")
     assert proc.returncode == 2 and "invalid fromisoformat value" in proc.stderr
+    proc = stdcrawl("replica", "serve", "--faults", "5xx,flood")
+    assert proc.returncode == 2 and "unknown fault flood; the faults are: 5xx," in proc.stderr
 
 
 def test_demo_crawls_a_replica_into_the_data_dir_and_checks_it(tmp_path: Path) -> None:

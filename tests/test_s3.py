@@ -16,7 +16,7 @@ from typing import Any
 
 import boto3
 import pytest
-from conftest import FAST, ROOT, stdcrawl_crawl
+from conftest import FAST, ROOT, leaks, stdcrawl_crawl
 from moto.server import ThreadedMotoServer
 
 from stdcrawl.lake.stores import S3Store
@@ -151,3 +151,23 @@ def test_an_s3_outage_mid_run_loses_and_duplicates_nothing(s3: S3Server, tmp_pat
     comparison = compare(list(records(lake, "articles")), truth)
     assert comparison.ok, comparison.summary()
     assert not list((data / "spool").rglob("*.jsonl.gz"))
+
+
+def test_credentials_given_as_settings_reach_s3_and_nothing_else(
+    s3: S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    planted = "planted-" + os.urandom(8).hex()
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    # moto accepts any key pair; the run can only write if the settings reached boto3.
+    settings = {**lake_settings(s3, 50), "AWS_ACCESS_KEY_ID": "AKIAPLANTED", "AWS_SECRET_ACCESS_KEY": planted}
+    data = tmp_path / "data"
+    with ReplicaServer(ReplicaConfig(articles=30)) as replica:
+        run = stdcrawl_crawl(data, site_url=replica.url, settings=settings)
+    assert run.returncode == 0, run.output[-3000:]
+    assert run.stats["stdcrawl/lake/parts_stored"] >= 1
+    client = s3.client()
+    keys = [obj["Key"] for obj in client.list_objects_v2(Bucket=s3.bucket)["Contents"]]
+    assert any(k.endswith("/_SUCCESS") for k in keys)
+    found = [k for k in keys if planted.encode() in client.get_object(Bucket=s3.bucket, Key=k)["Body"].read()]
+    assert found + leaks(planted, run, tmp_path) == []

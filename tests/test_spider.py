@@ -153,3 +153,30 @@ def test_live_site_defaults_are_polite_and_safe() -> None:
     assert not settings.getbool("REMOTE_CONTROL_ENABLED")
     assert spider.allowed_domains == ["stdaily.com"]
     assert parse_article_url("https://www.stdaily.com/web/English/2024-05/08/content_123456.html")
+
+
+@pytest.mark.parametrize(
+    ("location", "refused"),
+    [
+        ("/web/English/2024-05/08/content_123456.html", None),
+        ("https://stdaily.com/web/English/2024-05/08/content_123456.html", None),
+        ("/web/English/2024-05/08/content_1.html", "redirect_loop"),
+        ("https://www.stdaily-news.example/web/English/x.html", "redirect_offsite"),
+        ("//evil.example/", "redirect_offsite"),
+    ],
+)
+def test_a_redirect_off_the_site_or_back_to_itself_fails_its_request(location: str, refused: str | None) -> None:
+    from stdcrawl.downloadermiddlewares.redirectguard import RedirectGuardMiddleware, RedirectRefused
+
+    spider = _spider(CooperationSpider)
+    guard = RedirectGuardMiddleware.from_crawler(spider.crawler)
+    first = "https://www.stdaily.com/web/English/2024-05/08/content_1.html"
+    request = Request("https://www.stdaily.com/web/English/2024-05/08/content_2.html", meta={"redirect_urls": [first]})
+    response = HtmlResponse(request.url, status=302, headers={"Location": location}, request=request)
+    if refused is None:
+        assert guard.process_response(request, response) is response
+        return
+    with pytest.raises(RedirectRefused) as raised:
+        guard.process_response(request, response)
+    assert raised.value.reason == refused
+    assert spider.crawler.stats.get_value(f"stdcrawl/redirect/{refused.removeprefix('redirect_')}") == 1

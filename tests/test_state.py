@@ -45,6 +45,35 @@ def test_revisions_tombstones_and_first_seen(tmp_path: Path) -> None:
     assert store.db.execute("SELECT last_seen FROM articles").fetchone()[0] == "2026-11-04T00:00:00+00:00"
 
 
+
+def test_pending_articles_until_exported_read_again_or_given_up(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "state.sqlite")
+    other = "https://www.stdaily.com/web/English/2023-05/09/content_1901300.html"
+    gone = "https://www.stdaily.com/web/English/2023-05/10/content_1901400.html"
+    failures = [(G2, "Cooperation", "A summary", "http_500"), (other, "Cooperation", None, "too_large"),
+                (gone, "Cooperation", None, "http_404"), ("https://x/a.html", "Comment", None, "http_500")]
+    assert store.record_failures(failures, "2026-11-01T00:00:00+00:00", give_up_after=3) == []
+    assert store.pending("Cooperation") == [(G2, "A summary"), (other, None), (gone, None)]
+    # The same failures once more: the summary a list gave is kept, nothing is given up yet.
+    again = [(u, c, None, r) for u, c, _, r in failures]
+    assert store.record_failures(again, "2026-11-02T00:00:00+00:00", give_up_after=3) == []
+    assert (G2, "A summary") in store.pending("Cooperation")
+    # Exported: no longer pending (by URL or alias).
+    store.commit([article()], "run-3", "2026-11-03T00:00:00+00:00")
+    assert G2 not in dict(store.pending("Cooperation"))
+    # Known, failed a re-check, then read again unchanged: no longer pending either.
+    store.record_failures([(G1B, "Cooperation", None, "http_503")], "2026-11-03T00:00:00+00:00", give_up_after=3)
+    store.touch(["stdaily:1901234"], "2026-11-04T00:00:00+00:00")
+    assert G1B not in dict(store.pending("Cooperation"))
+    # A third failure in a row is given up.
+    assert store.record_failures([failures[2]], "2026-11-05T00:00:00+00:00", give_up_after=3) == [gone]
+    assert store.pending("Cooperation") == [(other, None)]
+    assert store.pending("Comment") == [("https://x/a.html", None)]
+    # A tombstone accounts for its article too.
+    store.record_failures([(G2, "Cooperation", None, "http_503")], "2026-11-06T00:00:00+00:00", give_up_after=3)
+    store.commit([Export("tombstone", "stdaily:1901234", G2, (G1B,), "Cooperation", None, None, 2)], "run-7", "2026-11-07T00:00:00+00:00")
+    assert G2 not in dict(store.pending("Cooperation"))
+
 def test_a_commit_is_all_or_nothing(tmp_path: Path) -> None:
     store = StateStore(tmp_path / "state.sqlite")
     broken = Export("article", "stdaily:1901235", None, (), None, None, None, 1)  # type: ignore[arg-type]

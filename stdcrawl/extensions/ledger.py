@@ -8,7 +8,9 @@ committed, so its records stay new to the state; the storage kept the part's
 bytes in the spool, and the ledger writes beside them what the part holds, so
 the next run can upload it and commit it then. This is the whole exactly-once
 argument (ARCHITECTURE.md). Feeds given on the command line are not lake feeds
-and never touch the state.
+and never touch the state. Articles the run could not get are remembered as
+pending when the run ends (and forgotten once exported): the next run fetches
+them again, up to ``STDCRAWL_PENDING_RUNS`` runs.
 
 It also holds the data dir's lock (``<data dir>/stdcrawl.lock``, released by
 the kernel however the process ends), so two runs never work on one data dir:
@@ -61,6 +63,7 @@ class ExportLedger:
         self.locked: str | None = None
         self.failed_parts: list[str] = []
         self._unchanged: list[str] = []
+        self._failures: dict[str, tuple[str, str | None, str | None, str]] = {}
         self._lock = self._take_lock(Path(crawler.settings.get("STDCRAWL_DATA_DIR") or "data"))
         if self.locked:
             return
@@ -113,6 +116,11 @@ class ExportLedger:
         """An article fetched again with the same content: only its last_seen moves."""
         self._unchanged.append(article_id)
 
+    def failed(self, url: str, channel: str | None, summary: str | None, reason: str) -> None:
+        """An article this run could not get (after its retries): the next run tries it again."""
+        self._failures[url] = (url, channel, summary, reason)
+        self.stats.set_value("stdcrawl/pending/articles", len(self._failures))
+
     def feed_slot_closed(self, slot: Any) -> None:
         dataset = slot.feed_options.get("stdcrawl_dataset")
         if not dataset or self.store is None:
@@ -122,6 +130,9 @@ class ExportLedger:
         part = Part(storage.key, dataset, slot.itemcount, storage.size, storage.sha256)
         if storage.stored:
             count = self.store.commit(exports, self.run_id, utc_now(), part)
+            for e in exports:  # got after all (a twin, a second try): not pending
+                for url in (e.url, *e.aliases):
+                    self._failures.pop(url, None)
             self.stats.inc_value("stdcrawl/export/committed", count)
             self.stats.inc_value("stdcrawl/lake/parts_stored")
             return
@@ -143,5 +154,9 @@ class ExportLedger:
             return
         try:
             self.store.touch(self._unchanged, utc_now())
+            limit = self.crawler.settings.getint("STDCRAWL_PENDING_RUNS", 5)
+            for url in self.store.record_failures(self._failures.values(), utc_now(), limit):
+                logger.warning("Giving up on %s: it failed %d runs in a row", url, limit)
+                self.stats.inc_value("stdcrawl/state/pending_given_up")
         finally:
             self.store.close()

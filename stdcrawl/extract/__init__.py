@@ -4,7 +4,7 @@ No Scrapy import anywhere in this package: it runs on saved pages, in the
 ``stdcrawl extract`` command, in benchmarks and in the spiders alike.
 """
 
-from stdcrawl.extract.article import NotAnArticle, extract_article
+from stdcrawl.extract.article import NotAnArticle, damage, extract_article
 from stdcrawl.extract.listing import ListEntry, Listing, NavLink, extract_listing, extract_navigation
 
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "Listing",
     "NavLink",
     "NotAnArticle",
+    "damage",
     "extract_article",
     "extract_listing",
     "extract_navigation",

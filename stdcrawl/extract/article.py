@@ -18,7 +18,7 @@ from urllib.parse import urljoin
 
 import parsel
 from lxml import etree
-from w3lib.encoding import html_to_unicode
+from w3lib.encoding import html_body_declared_encoding, html_to_unicode, http_content_type_encoding, resolve_encoding
 
 from stdcrawl.channels import find_channel
 from stdcrawl.extract import anchors
@@ -53,12 +53,58 @@ class _Content:
     body: list[Section] = field(default_factory=list)
 
 
+# Article pages are tens of kilobytes; a page this large is not one, and reading it
+# would cost time and memory out of proportion (a hostile page of nested divs, say).
+MAX_PAGE_CHARS = 2_000_000
+
+
 def decode_html(html: str | bytes, content_type: str | None = None) -> str:
-    """Text of a page given as bytes: HTTP charset, then the page's own declaration, then UTF-8."""
+    """Text of a page given as bytes: HTTP charset, then the page's own declaration, then UTF-8.
+
+    When the HTTP header and the page's meta disagree and the bytes are valid UTF-8,
+    UTF-8 wins: text in another encoding is almost never valid UTF-8 by accident,
+    and a wrong header is the commoner mistake. NUL bytes are dropped.
+    """
     if isinstance(html, str):
-        return html
+        return html.replace("\x00", "")
+    header = http_content_type_encoding(content_type) if content_type else None
+    meta = html_body_declared_encoding(html)
+    if header and meta and resolve_encoding(header) != resolve_encoding(meta):
+        try:
+            return html.decode("utf-8").replace("\x00", "")
+        except UnicodeDecodeError:
+            pass
     _, text = html_to_unicode(content_type, html)
-    return text
+    return text.replace("\x00", "")
+
+
+DAMAGE = {
+    "empty": "empty page",
+    "truncated": "truncated page: the document ends before its closing </html>",
+}
+
+
+def damage(page: str | bytes) -> str | None:
+    """How a fetched page arrived incomplete (a key of DAMAGE), or None.
+
+    An empty body or a document cut off before ``</html>`` is the server's or
+    the network's failure, not the page's: fetching it again may get it whole.
+    """
+    head, tail = page[:2048], page[-4096:]
+    if isinstance(page, str):
+        head, tail = head.encode("utf-8", "replace"), tail.encode("utf-8", "replace")
+    if not tail.strip() and not page.strip():
+        return "empty"
+    if b"<html" in head.lower() and b"</html>" not in tail.lower():
+        return "truncated"
+    return None
+
+
+def _check_size_and_end(text: str) -> None:
+    if len(text) > MAX_PAGE_CHARS:
+        raise NotAnArticle(f"page too large: {len(text)} characters, more than an article page has")
+    if kind := damage(text):
+        raise NotAnArticle(DAMAGE[kind])
 
 
 def extract_article(html: str | bytes, url: str, *, content_type: str | None = None) -> Article:
@@ -69,8 +115,7 @@ def extract_article(html: str | bytes, url: str, *, content_type: str | None = N
     ``summary``, ``crawled_at``, ``aliases``) are left empty for the caller.
     """
     text = decode_html(html, content_type)
-    if not text.strip():
-        raise NotAnArticle("empty page")
+    _check_size_and_end(text)
     doc = parsel.Selector(text=text)
     page = parse_article_url(url)
     family = page.generation.family if page else "web"

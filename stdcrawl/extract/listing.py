@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import parsel
 
 from stdcrawl.extract import anchors
-from stdcrawl.extract.article import decode_html
+from stdcrawl.extract.article import MAX_PAGE_CHARS, decode_html
 from stdcrawl.extract.blocks import Block, read_blocks
 from stdcrawl.text import clean_text
 from stdcrawl.urls import canonicalize, parse_article_url
@@ -49,7 +49,10 @@ class NavLink:
 
 
 def _body_blocks(html: str | bytes, content_type: str | None) -> list[Block]:
-    doc = parsel.Selector(text=decode_html(html, content_type))
+    text = decode_html(html, content_type)
+    if len(text) > MAX_PAGE_CHARS:
+        return []  # no list page is this large: read as one without links
+    doc = parsel.Selector(text=text)
     body = doc.css("body")
     blocks = read_blocks(body[0].root if body else doc.root)
     for block in blocks:

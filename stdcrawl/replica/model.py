@@ -29,6 +29,7 @@ TWINS_FROM = dt.date(2022, 7, 1)
 G2_ONLY_FROM = dt.date(2024, 7, 1)
 G3_FROM = dt.date(2024, 9, 1)
 DEFAULT_TODAY = dt.date(2026, 11, 20)
+NESTED_DIVS_PATH = "/web/English/2025-05/05/content_199999.html"
 YOUNG_DAYS = 2  # stories this recent are the ones epochs edit and remove
 RECENT = 5  # Cooperation stories published in the last YOUNG_DAYS days at epoch 0
 SPAM_HOSTS = ("www.stdaily-news.example", "stdaily.tw-mirror.example", "www.kjrb-copy.example")
@@ -67,10 +68,38 @@ class ReplicaConfig:
     drift: str = ""
     crawl_delay: float = 0  # robots.txt asks for this Crawl-delay (0: none)
     retry_after: int = 0  # the article that answers 503 twice says Retry-After: this many seconds (0: no header)
+    # Faults to inject (see FAULTS), each on `fault_pages` articles chosen by the seed.
+    faults: tuple[str, ...] = ()
+    fault_pages: int = 2
+    stall_seconds: float = 3.0
+
 
     @property
     def other_count(self) -> int:
         return self.others if self.others is not None else max(10, self.articles // 10)
+
+
+
+# The faults the replica can inject, and whether a retry within the run gets past them.
+FAULTS: dict[str, str] = {
+    "5xx": "500, 502, 503 or 504 twice, then the page",
+    "5xx-retry-after": "503 with Retry-After: 1 twice, then the page",
+    "429": "429 with Retry-After: 1 once, then the page",
+    "reset": "the connection reset in the middle of the body, twice",
+    "stall": "no answer for stall_seconds (past the download timeout), once",
+    "short": "a body shorter than its Content-Length, twice",
+    "truncated": "half a page with a correct Content-Length, twice",
+    "empty": "an empty 200, twice",
+    "soft404": "a 200 'page not found' page, twice",
+    "charset": "a charset header (ISO-8859-1) that contradicts the page's meta (UTF-8), always",
+    "malformed": "unclosed tags, a NUL byte and decoy nesting in the page, always",
+    "oversize": "a page above 2 MB (run with a smaller DOWNLOAD_MAXSIZE), always",
+    "gzip-bomb": "a gzip body that inflates to 256 MB, always",
+    "redirect-loop": "a redirect to itself, always",
+    "redirect-offsite": "a redirect to a spam host, always",
+    "robots-channel": "robots.txt disallows the channel's list pages",
+    "nested-divs": "one more listed page: 5 MB of nested divs",
+}
 
 
 @dataclass(slots=True)
@@ -382,6 +411,9 @@ class SiteModel:
         ]
         if channel == "Cooperation":
             entries += [e for e in self.hostile if path_family(e.path) == family]
+            if "nested-divs" in self.config.faults and family == "web":
+                when = self.live_stories(channel)[len(self.live_stories(channel)) // 2].published
+                entries.append(Entry(NESTED_DIVS_PATH, "A Page Nobody Can Read", "Deeply nested.", when, "hostile"))
             # One story is listed twice, pages apart: lists are not clean.
             story = next((e for e in entries if e.kind == "story" and path_family(e.path) == "web"), None)
             if story is not None:
@@ -397,6 +429,18 @@ class SiteModel:
 
     def robots_paths(self) -> list[str]:
         return [s.paths["G1b"] for s in self.stories if s.robots]
+
+    @cached_property
+    def faulty(self) -> dict[str, str]:
+        """Article path -> the fault it answers with, chosen by the seed among plain G3 stories."""
+        candidates = [
+            s.paths["G3"] for s in self.live_stories("Cooperation")
+            if "G3" in s.paths and s.layout == "standard" and not (s.flaky or s.robots or s.encoding != "utf-8")
+        ]
+        r = random.Random(f"{self.config.seed}:faults")
+        r.shuffle(candidates)
+        per_page = [f for f in self.config.faults if f not in ("robots-channel", "nested-divs")]
+        return {candidates.pop(): fault for fault in per_page for _ in range(self.config.fault_pages) if candidates}
 
 
 class _IdCounter:

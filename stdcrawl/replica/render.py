@@ -340,8 +340,16 @@ def not_found_page() -> str:
     return _head("404") + "<body><h1>404 Not Found</h1><p>The page you requested does not exist.</p></body></html>\n"
 
 
+def nested_divs_page() -> str:
+    """5 MB of nested divs around a sentence: a page no extractor should choke on."""
+    depth = 5 * 1024 * 1024 // 11
+    return "<html><body>" + "<div>" * depth + "Deep inside." + "</div>" * depth + "</body></html>"
+
+
 def robots_txt(model: SiteModel) -> str:
     lines = ["User-agent: *", "Disallow: /web/English/search/", "Disallow: /English/search/"]
+    if "robots-channel" in model.config.faults:
+        lines += ["Disallow: /English/WorldNews/common_list", f"Disallow: /web/English/node_{model.nodes['Cooperation']}"]
     if model.config.crawl_delay:
         lines.append(f"Crawl-delay: {model.config.crawl_delay:g}")
     lines += [f"Disallow: {path}" for path in model.robots_paths()]

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import json
 import re
+import socket
+import struct
 import threading
+import sys
 import time
 from dataclasses import asdict, dataclass, replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-from stdcrawl.replica import render
-from stdcrawl.replica.model import CHANNEL_SPECS, ReplicaConfig, SiteModel
+from stdcrawl.replica import faults, render
+from stdcrawl.replica.model import CHANNEL_SPECS, NESTED_DIVS_PATH, ReplicaConfig, SiteModel
 
 _LEGACY_LIST = re.compile(r"/English/(?P<folder>[A-Za-z]+)/common_list(?:_(?P<page>\d+))?\.shtml")
 _WEB_LIST = re.compile(r"/web/English/node_(?P<node>\d+)(?:_(?P<page>\d+))?\.html")
@@ -31,6 +34,10 @@ class Reply:
     body: bytes
     content_type: str = "text/html; charset=utf-8"
     headers: tuple[tuple[str, str], ...] = ()
+    # What the connection does beyond HTTP: "reset" mid-body, "short" (fewer bytes than
+    # Content-Length), or a stall of this many seconds before answering.
+    transport: str | None = None
+    stall: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,10 +95,18 @@ class Router:
             return Reply(200, _PIXEL, "image/gif")
         if reply := self._list(path, n):
             return reply
+        if path == NESTED_DIVS_PATH and "nested-divs" in model.config.faults:
+            return _html(200, render.nested_divs_page())
         if found := model.by_path.get(path):
             story, generation = found
             if not story.alive(model.epoch):
                 return _html(404, render.not_found_page())
+            if fault := model.faulty.get(path):
+                with self._lock:
+                    hits = self._flaky_hits[path] = self._flaky_hits.get(path, 0) + 1
+                reply = faults.reply(fault, hits, path, lambda: render.article_page(model, story, generation, n), model.config)
+                if reply is not None:
+                    return reply
             if story.flaky:
                 with self._lock:
                     hits = self._flaky_hits[path] = self._flaky_hits.get(path, 0) + 1
@@ -151,14 +166,23 @@ class _Handler(BaseHTTPRequestHandler):
             reply = replica.router.route(target.path)
         if not target.path.startswith("/_replica/"):
             replica.log(LoggedRequest(self.command, self.path, self.headers.get("Host", ""), reply.status, time.time()))
+        if reply.stall:
+            time.sleep(reply.stall)
         self.send_response(reply.status)
         self.send_header("Content-Type", reply.content_type)
         self.send_header("Content-Length", str(len(reply.body)))
         for name, value in reply.headers:
             self.send_header(name, value)
         self.end_headers()
-        if send_body:
-            self.wfile.write(reply.body)
+        if not send_body:
+            return
+        if reply.transport in ("reset", "short"):
+            self.wfile.write(reply.body[: len(reply.body) // 2])
+            if reply.transport == "reset":  # an RST, not a clean close
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            return
+        self.wfile.write(reply.body)
 
     def do_CONNECT(self) -> None:
         self.server.replica.log(LoggedRequest("CONNECT", self.path, self.headers.get("Host", ""), 502, time.time()))
@@ -170,7 +194,16 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's backlog of 5 drops connections a crawler opens in a burst: they would wait
+    # a SYN retransmit (1 s), longer than the short download timeouts the fault tests use.
+    request_queue_size = 128
     replica: ReplicaServer
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError | TimeoutError):
+            return  # the crawler gave up on a stalled or oversized reply: expected under faults
+        super().handle_error(request, client_address)
 
 
 class ReplicaServer:

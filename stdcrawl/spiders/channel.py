@@ -34,6 +34,7 @@ from typing import Any
 import scrapy
 from scrapy import signals
 from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import CloseSpider, DontCloseSpider, IgnoreRequest
 from scrapy.http import Request, Response
 from scrapy.spidermiddlewares.httperror import HttpError
@@ -41,7 +42,8 @@ from twisted.python.failure import Failure
 
 from stdcrawl.channels import CHANNELS, Channel, find_channel
 from stdcrawl.dedupe import merge_twins, title_key
-from stdcrawl.extract import NotAnArticle, extract_article, extract_listing, extract_navigation
+from stdcrawl.downloadermiddlewares.redirectguard import RedirectRefused
+from stdcrawl.extract import NotAnArticle, damage, extract_article, extract_listing, extract_navigation
 from stdcrawl.extract.listing import ListEntry
 from stdcrawl.extensions.ledger import ExportLedger, utc_now
 from stdcrawl.record import Article, Tombstone
@@ -78,6 +80,7 @@ class StdailySpider(scrapy.Spider):
     known_streak: int
     now: dt.datetime
     walk_to_end = False  # the last run did not finish its walk: no stopping at known articles
+    _ledger: ExportLedger | None = None
 
     def __init__(
         self,
@@ -202,6 +205,7 @@ class StdailySpider(scrapy.Spider):
             self._keep_walk_in(self.state)
         if ledger := self.crawler.get_extension(ExportLedger):
             self.store = ledger.store
+            self._ledger = ledger
         if self.full_refresh or (self.store is not None and len(self.store) == 0):
             self.crawler.stats.set_value(_stat("full_run"), 1)  # every article fetched: comparable to earlier full runs
         elif self.store is not None and self._last_walk_unfinished():
@@ -361,18 +365,22 @@ class StdailySpider(scrapy.Spider):
             raise DontCloseSpider
 
     def _recheck_unlisted(self) -> list[Request]:
-        """Young articles the lists did not show (removed, or past where paging stopped): gone ones become tombstones."""
-        if self.store is None or self._rechecked or self.usage_error or not self._incremental:
+        """Articles earlier runs could not get, and young articles the lists did not show
+        (removed, or past where paging stopped: gone ones become tombstones)."""
+        if self.store is None or self._rechecked or self.usage_error:
             return []
         self._rechecked = True
+        again = [(url, summary, "entries/pending") for url, summary in self.store.pending(self.channel.name)]
+        if self._incremental:
+            young = self.store.published_since(self.channel.name, self.now - self.recheck)
+            again += [(known.url, known.summary, "entries/recheck_unlisted") for known in young]
         requests = []
-        for known in self.store.published_since(self.channel.name, self.now - self.recheck):
-            if (key := url_key(known.url)) in self._seen:
+        for url, summary, stat in again:
+            if (key := url_key(url)) in self._seen:
                 continue
             self._seen.add(key)
-            self._inc("entries/recheck_unlisted")
-            entry = ListEntry(known.url, "", known.summary)
-            requests.append(self._request(known.url, self.parse_article, entry=entry))
+            self._inc(stat)
+            requests.append(self._request(url, self.parse_article, entry=ListEntry(url, "", summary)))
         return requests
 
     def _unpark(self) -> list[Request]:
@@ -404,7 +412,10 @@ class StdailySpider(scrapy.Spider):
     # -- articles -------------------------------------------------------------------------
 
     def parse_article(self, response: Response, entry: ListEntry, twin: ListEntry | None = None) -> Iterator[Any]:
-        article = self._read(response, entry)
+        if retry := self._retry_if_damaged(response):
+            yield retry
+            return
+        article = self._read(response, entry, pending=twin is None)
         if twin is None:
             if article:
                 yield article
@@ -414,8 +425,11 @@ class StdailySpider(scrapy.Spider):
             return
         yield self._request(twin.url, self.parse_twin, entry=twin, first=article)
 
-    def parse_twin(self, response: Response, entry: ListEntry, first: Article) -> Iterator[Article]:
-        second = self._read(response, entry)
+    def parse_twin(self, response: Response, entry: ListEntry, first: Article) -> Iterator[Any]:
+        if retry := self._retry_if_damaged(response):
+            yield retry
+            return
+        second = self._read(response, entry, pending=False)  # the first page is the story
         records = merge_twins(first, second) if second else [first]
         if second:
             self._inc("twins/merged" if len(records) == 1 else "twins/differ")
@@ -423,14 +437,32 @@ class StdailySpider(scrapy.Spider):
                 self.logger.warning("Twin pages %s and %s have different content: both kept", first.url, second.url)
         yield from records
 
-    def _read(self, response: Response, entry: ListEntry) -> Article | None:
+    def _retry_if_damaged(self, response: Response) -> Request | None:
+        """An empty or cut-off 200 is a server hiccup: retried like a 503, within Scrapy's retry budget.
+        When the budget is spent, extraction refuses the page and it stays pending."""
+        kind = damage(response.body)
+        if kind is None:
+            return None
+        self._inc(f"articles/damaged/{kind}")
+        return get_retry_request(response.request, spider=self, reason=f"damaged_{kind}")
+
+    def _fail(self, url: str, entry: ListEntry | None, reason: str) -> None:
+        """An article this run could not get: pending for the next run, never marked done."""
+        if self._ledger is not None and self.channel is not None:
+            self._ledger.failed(url, self.channel.name, entry.summary if entry else None, reason)
+            self._sample("pending", url)
+
+    def _read(self, response: Response, entry: ListEntry, *, pending: bool = True) -> Article | None:
         url = response.meta["canonical"]
+        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1") or None
         try:
-            article = extract_article(response.text, url)
+            article = extract_article(response.body, url, content_type=content_type)
         except NotAnArticle as exc:
             self.logger.warning("Not an article: %s (%s)", url, exc)
             self._inc("articles/not_article")
             self._sample("not_article", url)
+            if pending:
+                self._fail(url, entry, f"not an article: {exc}")
             return None
         found = find_channel(article.channel) if article.channel else None
         if found is not None and found != self.channel:
@@ -457,11 +489,16 @@ class StdailySpider(scrapy.Spider):
         request = failure.request
         canonical = request.meta.get("canonical", request.url)
         callback = getattr(request.callback, "__name__", "")
+        message = str(failure.value).lower()
         if failure.check(HttpError):
             status = failure.value.response.status
             reason = f"http_{status}"
+        elif failure.check(RedirectRefused):
+            reason = failure.value.reason
+        elif "max size" in message or "maxsize" in message:  # DOWNLOAD_MAXSIZE, announced or reached inflating
+            reason = "too_large"
         elif failure.check(IgnoreRequest):
-            reason = "robots_txt" if "robots" in str(failure.value).lower() else "ignored"
+            reason = "robots_txt" if "robots" in message else "ignored"
         else:
             reason = failure.type.__name__ if failure.type else "error"
         page = request.cb_kwargs.get("page")
@@ -469,7 +506,9 @@ class StdailySpider(scrapy.Spider):
             self.logger.info("The %s list of %s ends at page %d", page.family, self.channel.name, page.page - 1)
             self._inc("lists/end")
             return
-        level = logging.INFO if reason in ("robots_txt", "ignored") else logging.WARNING if callback == "parse_article" else logging.ERROR
+        if callback == "parse_list" and reason == "robots_txt":
+            self.logger.error("robots.txt forbids the list page %s: obeyed, so its articles are not crawled", canonical)
+        level = logging.INFO if reason == "robots_txt" else logging.WARNING if callback == "parse_article" else logging.ERROR
         self.logger.log(level, "Failed to fetch %s (%s): %s", canonical, callback, reason)
         self._inc(f"failed/{callback or 'unknown'}/{reason}")
         if callback == "parse_home":
@@ -477,18 +516,18 @@ class StdailySpider(scrapy.Spider):
         elif callback == "parse_twin":
             yield request.cb_kwargs["first"]  # the twin is gone: the first page is still the story
         elif callback == "parse_article":
+            known = self.store.lookup(canonical) if self.store else None
             if twin := request.cb_kwargs.get("twin"):
+                # The twin stands for the story; were this page pending, a later run could export it twice.
                 yield self._request(twin.url, self.parse_article, entry=twin)
-            elif reason in ("http_404", "http_410") and (gone := self._known_alive(canonical)):
-                # A known article is gone: the lake must hide it.
-                yield Tombstone(
-                    gone.id, gone.url, list(gone.aliases), self.channel.name, int(reason[5:]), utc_now(),
-                    gone.revision + 1, gone.content_hash,
-                )
-
-    def _known_alive(self, url: str) -> Known | None:
-        known = self.store.lookup(url) if self.store else None
-        return known if known is not None and not known.deleted else None
+            elif reason in ("http_404", "http_410") and known is not None:
+                if not known.deleted:  # a known article is gone: the lake must hide it
+                    yield Tombstone(
+                        known.id, known.url, list(known.aliases), self.channel.name, int(reason[5:]), utc_now(),
+                        known.revision + 1, known.content_hash,
+                    )
+            elif reason != "robots_txt":
+                self._fail(canonical, request.cb_kwargs.get("entry"), reason)
 
 
 def _last_day(article: ArticleURL) -> dt.date:
