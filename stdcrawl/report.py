@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from stdcrawl.lake.manifest import counts_from_stats
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
@@ -76,15 +78,7 @@ def build(stats: dict[str, Any], run_id: str, spider: str, *, started: bool = Tr
         "pages": pages,
         "requests": stats.get("downloader/request_count", 0),
         "pages_per_second": round(pages / elapsed, 1) if elapsed else 0.0,
-        "articles": {
-            "new": stats.get("stdcrawl/state/new", 0),
-            "revised": stats.get("stdcrawl/state/revised", 0),
-            "unchanged": stats.get("stdcrawl/state/unchanged", 0),
-            "deleted": stats.get("stdcrawl/state/deleted", 0),
-            "rejected": stats.get("stdcrawl/validate/rejected", 0),
-            "duplicates": sum(v for k, v in stats.items() if k.startswith("stdcrawl/dedupe/duplicate_")),
-            "near_duplicates": stats.get("stdcrawl/dedupe/near_duplicate", 0),
-        },
+        "articles": {**counts_from_stats(stats), "near_duplicates": stats.get("stdcrawl/dedupe/near_duplicate", 0)},
         "stored": {
             "records": stats.get("stdcrawl/export/committed", 0),
             "parts": stats.get("stdcrawl/lake/parts_stored", 0),

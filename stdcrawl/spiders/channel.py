@@ -294,7 +294,7 @@ class StdailySpider(scrapy.Spider):
             if self.until and article.date > self.until:
                 self._inc("entries/after_until")
                 continue
-            known = self.store.lookup(article.url) if self.store else None
+            known = self._lookup(article.url)
             self._streaks[key] = self._streaks.get(key, 0) + 1 if known else 0
             yield from self._route(article, entry, known)
         if before_since == len(listing.entries):
@@ -516,11 +516,10 @@ class StdailySpider(scrapy.Spider):
         elif callback == "parse_twin":
             yield request.cb_kwargs["first"]  # the twin is gone: the first page is still the story
         elif callback == "parse_article":
-            known = self.store.lookup(canonical) if self.store else None
             if twin := request.cb_kwargs.get("twin"):
                 # The twin stands for the story; were this page pending, a later run could export it twice.
                 yield self._request(twin.url, self.parse_article, entry=twin)
-            elif reason in ("http_404", "http_410") and known is not None:
+            elif reason in ("http_404", "http_410") and (known := self._lookup(canonical)) is not None:
                 if not known.deleted:  # a known article is gone: the lake must hide it
                     yield Tombstone(
                         known.id, known.url, list(known.aliases), self.channel.name, int(reason[5:]), utc_now(),
@@ -528,6 +527,10 @@ class StdailySpider(scrapy.Spider):
                     )
             elif reason != "robots_txt":
                 self._fail(canonical, request.cb_kwargs.get("entry"), reason)
+
+
+    def _lookup(self, url: str) -> Known | None:
+        return self.store.lookup(url) if self.store else None
 
 
 def _last_day(article: ArticleURL) -> dt.date:
