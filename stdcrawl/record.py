@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, TypedDict
 
 
@@ -16,6 +16,17 @@ class Image(TypedDict):
     url: str | None  # canonical when on a stdaily host; None for a caption whose picture is missing
     caption: str | None
     credit: str | None  # as printed inside the parentheses: "PHOTO: XINHUA", "COURTESY PHOTO"
+    aliases: list[str]  # the same picture at another URL: the other page of a merged twin
+
+
+class Provenance(TypedDict):
+    """Where the bytes a record was read from are kept: one WARC response record."""
+
+    url: str  # the URL fetched
+    warc: str  # the WARC file's key below the lake root
+    offset: int  # byte offset of the response record in that file
+    record_id: str  # its WARC-Record-ID
+    payload_digest: str  # its WARC-Payload-Digest
 
 
 class Section(TypedDict):
@@ -24,17 +35,18 @@ class Section(TypedDict):
 
 
 # The version of the JSON Schemas in stdcrawl/schema/ that the records follow.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
-# The fields that are the article's own content: what content_hash covers.
-# Not the URL (one story has two), not the list summary, nothing crawl-related.
+# The fields that are the story's own content: what content_hash covers, and so what
+# makes two pages one story and a new page a revision. Of the images only the captions
+# and credits count: the two CMSs of 2022-2024 keep the same picture at different URLs.
+# Not the URLs, the list summary, the source and Editor lines (CMS furniture), nothing
+# crawl-related.
 CONTENT_FIELDS: tuple[str, ...] = (
     "title",
     "published_at",
-    "source",
     "authors",
     "byline",
-    "editor",
     "images",
     "body",
 )
@@ -63,8 +75,14 @@ class Article:
     word_count: int
     language: str
     content_hash: str
+    fingerprint: str  # SimHash of the text, 16 hex digits: near-duplicates are a few bits apart
     crawled_at: str | None  # UTC, ISO 8601
     parser: str  # "<generation>/<parser version>/<selectors|text>"
+    template: str | None  # signature of the page structure around the parts the reader found
+    charset: str | None  # the encoding the page was read in
+    replacement_chars: int  # U+FFFD in the decoded page: bytes no encoding could read
+    run_id: str | None = None  # the run that exported this revision
+    provenance: list[Provenance] = field(default_factory=list)
     # Set by the state pipeline: 1 for a new article, +1 for each real edit.
     revision: int = 1
     previous_content_hash: str | None = None
@@ -87,6 +105,7 @@ class Tombstone:
     crawled_at: str  # when the removal was seen, UTC
     revision: int = 1  # set by the state pipeline: the last exported revision + 1
     previous_content_hash: str | None = None
+    run_id: str | None = None
     deleted: bool = True
     schema_version: int = SCHEMA_VERSION
 
@@ -103,6 +122,7 @@ class Rejected:
     reasons: list[str]
     record: dict[str, Any]
     rejected_at: str
+    run_id: str | None = None
 
 
 def body_text(body: list[Section]) -> str:
@@ -116,7 +136,11 @@ def body_text(body: list[Section]) -> str:
 
 
 def content_hash(fields: dict[str, Any]) -> str:
-    """SHA-256 of the article's own content (CONTENT_FIELDS), canonical JSON."""
+    """SHA-256 of the story's own content (CONTENT_FIELDS), canonical JSON.
+
+    Images count by caption and credit only, in order: ``[[caption, credit], ...]``.
+    """
     content = {name: fields[name] for name in CONTENT_FIELDS}
+    content["images"] = [[image["caption"], image["credit"]] for image in content["images"]]
     encoded = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return "sha256:" + hashlib.sha256(encoded.encode("utf-8")).hexdigest()

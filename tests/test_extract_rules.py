@@ -74,8 +74,8 @@ def test_captions_pair_with_the_nearest_picture_or_stand_alone() -> None:
     )
     record = extract_article(html, URL)
     assert record.images == [
-        {"url": "https://www.stdaily.com/web/English/pic/2024-05/08/123456_a.jpg", "caption": "The ceremony in Hefei.", "credit": "PHOTO: XINHUA"},
-        {"url": None, "caption": "A second view of the site.", "credit": "Photo provided by USTC"},
+        {"url": "https://www.stdaily.com/web/English/pic/2024-05/08/123456_a.jpg", "caption": "The ceremony in Hefei.", "credit": "PHOTO: XINHUA", "aliases": []},
+        {"url": None, "caption": "A second view of the site.", "credit": "Photo provided by USTC", "aliases": []},
     ]
     assert record.byline == "Staff Reporters"
     assert record.body == [{"heading": None, "paragraphs": [LONG, LONG]}]

@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, exported, stdcrawl_crawl
 
+from stdcrawl import schema
 from stdcrawl.lake import LakeURI, LakeURIError
+from stdcrawl.record import SCHEMA_VERSION
 from stdcrawl.replica.model import ReplicaConfig
 from stdcrawl.replica.server import ReplicaServer
 from stdcrawl.replica.truth import compare, expected_records
@@ -46,11 +48,12 @@ def test_layout_manifest_and_schemas(lake_run: tuple[Path, list[dict[str, object
     assert names == ["_SUCCESS", "_manifest.json", "_report.json", "part-00000.jsonl.gz", "part-00001.jsonl.gz", "part-00002.jsonl.gz"]
     manifest = json.loads((folders[0] / "_manifest.json").read_text())
     assert [p["records"] for p in manifest["parts"]] == [20, 20, len(truth) - 40]
-    assert manifest["dataset"] == "articles" and manifest["schema_version"] == 1
-    assert (data / "lake" / manifest["schema"]).is_file()
+    assert manifest["dataset"] == "articles" and manifest["schema_version"] == SCHEMA_VERSION
+    # The schema the lake publishes is the shipped file, byte for byte.
+    assert (data / "lake" / manifest["schema"]).read_bytes() == schema.raw("article")
     assert (folders[0] / "_SUCCESS").read_bytes() == b""
     assert compare(exported(data, "articles"), truth).ok
-    assert all(r["schema_version"] == 1 for r in exported(data, "articles"))
+    assert all(r["schema_version"] == SCHEMA_VERSION for r in exported(data, "articles"))
     # Nothing but what the manifests list: no temporary files, no spool left behind.
     assert not [p for p in (data / "lake").rglob(".*")] and not list((data / "spool").rglob("*.gz"))
 

@@ -20,6 +20,7 @@ from conftest import FAST, ROOT, leaks, stdcrawl_crawl
 from moto.server import ThreadedMotoServer
 
 from stdcrawl.lake.stores import S3Store
+from stdcrawl.record import SCHEMA_VERSION
 from stdcrawl.lake.verify import records
 from stdcrawl.replica.model import ReplicaConfig
 from stdcrawl.replica.server import ReplicaServer
@@ -92,7 +93,7 @@ def test_a_run_lands_in_s3_and_reads_back_exactly(s3: S3Server, tmp_path: Path) 
     assert [k.rsplit("/", 1)[1] for k in keys if k.startswith(folder)] == [
         "_SUCCESS", "_manifest.json", "_report.json", "part-00000.jsonl.gz", "part-00001.jsonl.gz", "part-00002.jsonl.gz"
     ]
-    assert "prod/stdaily/_schemas/article/v1.schema.json" in keys
+    assert f"prod/stdaily/_schemas/article/v{SCHEMA_VERSION}.schema.json" in keys
     manifest = json.loads(client.get_object(Bucket=s3.bucket, Key=f"{folder}/_manifest.json")["Body"].read())
     assert manifest["counts"]["new"] == len(truth) and manifest["finish_reason"] == "finished"
     exported = []

@@ -160,7 +160,7 @@ class LakeRuns:
         for kind in schema.SCHEMAS:
             key = schema_key(kind, SCHEMA_VERSION)
             if not self.lake_store.exists(key):
-                self.lake_store.put(key, (json.dumps(schema.load(kind), indent=2) + "\n").encode())
+                self.lake_store.put(key, schema.raw(kind))
 
 
 def _one_line(exc: BaseException) -> str:

@@ -24,6 +24,7 @@ from stdcrawl.channels import find_channel
 from stdcrawl.extract import anchors
 from stdcrawl.extract.blocks import Block, read_blocks
 from stdcrawl.extract.selectors import BY_FAMILY, Selectors
+from stdcrawl.fingerprint import simhash, to_hex
 from stdcrawl.record import Article, Image, Section, body_text, content_hash
 from stdcrawl.text import cjk_ratio, clean_text, count_words, is_spam_line, split_names
 from stdcrawl.urls import canonicalize, parse_article_url
@@ -58,24 +59,30 @@ class _Content:
 MAX_PAGE_CHARS = 2_000_000
 
 
-def decode_html(html: str | bytes, content_type: str | None = None) -> str:
-    """Text of a page given as bytes: HTTP charset, then the page's own declaration, then UTF-8.
+def decode_page(html: str | bytes, content_type: str | None = None) -> tuple[str, str | None]:
+    """Text of a page given as bytes, and the encoding it was read in (None for text given as text).
 
-    When the HTTP header and the page's meta disagree and the bytes are valid UTF-8,
-    UTF-8 wins: text in another encoding is almost never valid UTF-8 by accident,
-    and a wrong header is the commoner mistake. NUL bytes are dropped.
+    HTTP charset, then the page's own declaration, then UTF-8. When the HTTP
+    header and the page's meta disagree and the bytes are valid UTF-8, UTF-8
+    wins: text in another encoding is almost never valid UTF-8 by accident, and
+    a wrong header is the commoner mistake. NUL bytes are dropped.
     """
     if isinstance(html, str):
-        return html.replace("\x00", "")
+        return html.replace("\x00", ""), None
     header = http_content_type_encoding(content_type) if content_type else None
     meta = html_body_declared_encoding(html)
     if header and meta and resolve_encoding(header) != resolve_encoding(meta):
         try:
-            return html.decode("utf-8").replace("\x00", "")
+            return html.decode("utf-8").replace("\x00", ""), "utf-8"
         except UnicodeDecodeError:
             pass
-    _, text = html_to_unicode(content_type, html)
-    return text.replace("\x00", "")
+    encoding, text = html_to_unicode(content_type, html)
+    return text.replace("\x00", ""), encoding
+
+
+def decode_html(html: str | bytes, content_type: str | None = None) -> str:
+    """The text of :func:`decode_page`."""
+    return decode_page(html, content_type)[0]
 
 
 DAMAGE = {
@@ -114,7 +121,7 @@ def extract_article(html: str | bytes, url: str, *, content_type: str | None = N
     meta line, no title or no body). Crawl-time fields (``fetched_url``,
     ``summary``, ``crawled_at``, ``aliases``) are left empty for the caller.
     """
-    text = decode_html(html, content_type)
+    text, charset = decode_page(html, content_type)
     _check_size_and_end(text)
     doc = parsel.Selector(text=text)
     page = parse_article_url(url)
@@ -156,8 +163,12 @@ def extract_article(html: str | bytes, url: str, *, content_type: str | None = N
         word_count=count_words(plain),
         language="zh" if cjk_ratio(plain) > 0.5 else "en",
         content_hash=content_hash(fields),
+        fingerprint=to_hex(simhash(plain)),
         crawled_at=None,
         parser=f"{generation}/{path}",
+        template=None,
+        charset=charset,
+        replacement_chars=text.count("\ufffd"),
         **fields,
     )
 
@@ -318,7 +329,7 @@ class _ImageSlots:
             self.pending = None
             self.open = None
             return
-        img: Image = {"url": url, "caption": None, "credit": None}
+        img: Image = {"url": url, "caption": None, "credit": None, "aliases": []}
         self.images.append(img)
         self.open = img
 
@@ -328,7 +339,7 @@ class _ImageSlots:
             self.open = None
             return
         self.flush()
-        self.pending = {"url": None, "caption": caption, "credit": credit}
+        self.pending = {"url": None, "caption": caption, "credit": credit, "aliases": []}
         self.images.append(self.pending)
 
     def flush(self) -> None:

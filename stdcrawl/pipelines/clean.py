@@ -17,6 +17,7 @@ from typing import Any
 from scrapy.crawler import Crawler
 
 from stdcrawl.record import CONTENT_FIELDS, Article, Image, Section, body_text, content_hash
+from stdcrawl.fingerprint import simhash, to_hex
 from stdcrawl.text import clean_text, count_words, is_spam_line, split_names
 
 logger = logging.getLogger(__name__)
@@ -41,7 +42,8 @@ def clean_article(article: Article) -> list[str]:
         authors += [a for a in split_names(author) if a not in authors]
     put("authors", authors)
     images: list[Image] = [
-        {"url": image["url"], "caption": clean_text(image["caption"]) or None, "credit": clean_text(image["credit"]) or None}
+        {"url": image["url"], "caption": clean_text(image["caption"]) or None, "credit": clean_text(image["credit"]) or None,
+         "aliases": image["aliases"]}
         for image in article.images
     ]
     put("images", images)
@@ -56,6 +58,7 @@ def clean_article(article: Article) -> list[str]:
     if "body" in changed:
         put("text", body_text(body))
         put("word_count", count_words(article.text))
+        put("fingerprint", to_hex(simhash(article.text)))
     if any(name in CONTENT_FIELDS for name in changed):
         put("content_hash", content_hash({name: getattr(article, name) for name in CONTENT_FIELDS}))
     return changed

@@ -18,7 +18,7 @@ from typing import Any
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from stdcrawl.dedupe import NearDuplicates, simhash
+from stdcrawl.fingerprint import NearDuplicates, from_hex
 from stdcrawl.record import Article
 from stdcrawl.urls import url_key
 
@@ -49,7 +49,7 @@ class DedupePipeline:
             self.stats.inc_value("stdcrawl/dedupe/duplicate_content")
             raise DropItem(f"{item.url} has the same content as {self.near.keys[first]}, exported in this run", log_level="INFO")
         self.contents[content] = len(self.near.keys)
-        for other, distance in self.near.add(simhash(item.text), item.url):
+        for other, distance in self.near.add(from_hex(item.fingerprint), item.url):
             logger.info("Near duplicate: %s and %s differ in %d of 64 fingerprint bits; both kept", item.url, other, distance)
             self.stats.inc_value("stdcrawl/dedupe/near_duplicate")
         self.seen |= keys

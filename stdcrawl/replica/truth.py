@@ -29,6 +29,7 @@ def _image(story: Story) -> list[Image]:
             "url": CANONICAL_BASE + story.image if story.image else None,
             "caption": clean_text(story.caption) or None,
             "credit": clean_text(story.credit) or None,
+            "aliases": [],
         }
     ]
 
