@@ -8,8 +8,9 @@ homepages' navigation by name first.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+
+from stdcrawl.text import fold_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,16 +36,15 @@ CHANNELS: tuple[Channel, ...] = (
 )
 
 
-def label_key(label: str) -> str:
-    """Compare labels ignoring case, spacing and punctuation."""
-    return re.sub(r"[\W_]+", "", label).casefold()
-
-
 def find_channel(name: str) -> Channel | None:
     """Look a channel up by a printed name or alias, or by slug (any case and spacing)."""
-    key = label_key(name)
+    key = fold_key(name)
     for channel in CHANNELS:
-        if key in {label_key(c) for c in (*channel.labels, channel.slug)}:
+        if key in {fold_key(c) for c in (*channel.labels, channel.slug)}:
             return channel
     return None
 
+
+def is_labelled(channel: Channel, label: str) -> bool:
+    """Whether a printed label (breadcrumb, navigation) names this channel."""
+    return fold_key(label) in {fold_key(name) for name in channel.labels}

@@ -18,6 +18,7 @@ import json
 import sys
 from pathlib import Path
 
+from stdcrawl import __version__
 from stdcrawl.replica.model import DEFAULT_TODAY, FAULTS, ReplicaConfig
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -63,6 +64,7 @@ def _usage(message: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stdcrawl", description="Crawl the English edition of Science and Technology Daily.")
+    parser.add_argument("--version", action="version", version=f"stdcrawl {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("crawl", help="crawl a channel (default Cooperation): stdcrawl crawl --help", add_help=False)
 
@@ -96,7 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["crawl"]:
-        return crawl(argv[1:])  # Scrapy parses these options, as `scrapy crawl` does
+        from stdcrawl.commands.crawl import main as crawl
+
+        return crawl(argv[1:])  # Scrapy's own options, checked before Scrapy starts
     args = build_parser().parse_args(argv)
     if args.command == "extract":
         return _extract(args.page, args.url)
@@ -111,43 +115,6 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_demo(_config(args), Path(args.data_dir))
     return _usage(f"unknown command {args.command!r}")
-
-
-def crawl(argv: list[str]) -> int:
-    """``stdcrawl crawl [CHANNEL] [scrapy crawl options]``."""
-    from scrapy.crawler import AsyncCrawlerProcess
-    from scrapy.exceptions import UsageError
-
-    from stdcrawl.channels import CHANNELS, find_channel
-    from stdcrawl.commands.crawl import Command
-    from stdcrawl.project import project_settings
-
-    command = Command()
-    command.settings = project_settings()
-    parser = argparse.ArgumentParser(
-        prog="stdcrawl crawl",
-        usage="stdcrawl crawl [CHANNEL] [-a NAME=VALUE] [-s NAME=VALUE] [-o FILE | -O FILE] ...",
-        description="Crawl one channel (default Cooperation) with the project's settings. "
-        "Exit status: 0 good, 1 failed run, 2 bad usage.",
-        conflict_handler="resolve",
-    )
-    command.add_options(parser)
-    opts, args = parser.parse_known_args(argv)
-    if len(args) > 1:
-        return _usage(f"one channel at a time, got {' '.join(args)}")
-    channel = find_channel(args[0] if args else "Cooperation")
-    if channel is None:
-        return _usage(f"unknown channel {args[0]!r}; one of: {', '.join(c.slug for c in CHANNELS)}")
-    spider = "cooperation" if channel.slug == "cooperation" else "stdaily"
-    if spider == "stdaily":
-        opts.spargs.append(f"channel={channel.slug}")
-    try:
-        command.process_options([spider], opts)
-    except UsageError as exc:
-        return _usage(str(exc) or "bad options")
-    command.crawler_process = AsyncCrawlerProcess(command.settings)
-    command.run([spider], opts)
-    return command.exitcode
 
 
 def _verify(root: str, endpoint_url: str | None) -> int:
@@ -193,6 +160,7 @@ def _extract(page: Path, url: str) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from stdcrawl.demo import LOCAL_SETTINGS
     from stdcrawl.replica.server import ReplicaServer
 
     try:
@@ -200,7 +168,8 @@ def _serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         return _usage(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
     print(f"Replica of www.stdaily.com serving at {server.url}", flush=True)
-    print(f"Crawl it with: scrapy crawl cooperation -s STDCRAWL_SITE_URL={server.url}", flush=True)
+    local = " ".join(f"-s {name}={value}" for name, value in LOCAL_SETTINGS.items() if name != "LOG_LEVEL")
+    print(f"Crawl it with: stdcrawl crawl -s STDCRAWL_SITE_URL={server.url} {local}", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -32,7 +32,7 @@ LOCAL_SETTINGS = {
 
 
 def run_demo(config: ReplicaConfig, data_dir: Path) -> int:
-    from stdcrawl.cli import crawl
+    from stdcrawl.commands.crawl import main as crawl
 
     run_id = "demo-" + new_run_id()
     demo_dir = data_dir / "demo"

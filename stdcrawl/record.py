@@ -144,3 +144,12 @@ def content_hash(fields: dict[str, Any]) -> str:
     content["images"] = [[image["caption"], image["credit"]] for image in content["images"]]
     encoded = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return "sha256:" + hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+
+
+def legacy_content_hash(fields: dict[str, Any]) -> str:
+    """``content_hash`` as stdcrawl defined it before schema version 2 (image URLs, source and editor
+    included): state stores written then hold it, and an article read again is compared with it once."""
+    content = {name: fields[name] for name in ("title", "published_at", "source", "authors", "byline", "editor", "body")}
+    content["images"] = [{"url": i["url"], "caption": i["caption"], "credit": i["credit"]} for i in fields["images"]]
+    encoded = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(encoded.encode("utf-8")).hexdigest()

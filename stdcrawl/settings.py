@@ -11,7 +11,7 @@ NEWSPIDER_MODULE = "stdcrawl.spiders"
 ADDONS = {"stdcrawl.addon.StdcrawlAddon": 0}
 
 # -- stdcrawl ---------------------------------------------------------------------------
-# Where output goes (the default JSONL feed; later: state, lake, reports).
+# Where the state store, the spool, jobs and (by default) the lake live.
 STDCRAWL_DATA_DIR = "data"
 # Send every request for a stdaily host to this base instead (a replica), e.g. http://127.0.0.1:8000.
 STDCRAWL_SITE_URL = ""
@@ -35,6 +35,8 @@ STDCRAWL_RECHECK_DAYS = 3
 STDCRAWL_PENDING_RUNS = 5
 # Stop paging a list after this many known articles in a row (lists are not strictly ordered).
 STDCRAWL_KNOWN_STREAK = 10
+# A backstop for one list walk: it stops here whatever happens, and counts as incomplete.
+STDCRAWL_MAX_LIST_PAGES = 2000
 # "Now" for the re-check window, ISO 8601 (empty: the clock). For replicas whose time is not today.
 STDCRAWL_NOW = ""
 # Two texts whose SimHash fingerprints differ in at most this many of 64 bits are reported as near duplicates.
@@ -47,7 +49,7 @@ STDCRAWL_RUN_ID = ""
 EXTENSIONS = {
     "stdcrawl.extensions.progress.Progress": 50,
     "stdcrawl.extensions.crawldelay.CrawlDelay": 60,
-    "stdcrawl.extensions.ledger.ExportLedger": 100,
+    "stdcrawl.state.ledger.ExportLedger": 100,
     "stdcrawl.extensions.lakeruns.LakeRuns": 150,
     "stdcrawl.extensions.monitoring.Monitoring": 200,
     "stdcrawl.extensions.statsfile.StatsFile": 500,
@@ -75,7 +77,9 @@ STDCRAWL_COVERAGE_MIN_ARTICLES = 20  # fewer articles in a run: too few to judge
 STDCRAWL_HISTORY_RUNS = 10  # earlier runs the usual rates and counts are learnt from
 STDCRAWL_DRIFT_MIN_PAGES = 2  # drift counts up to this many pages never fail a run
 STDCRAWL_MAX_NOT_ARTICLE_RATE = 0.05  # of the article pages fetched
-STDCRAWL_MAX_TEXT_FALLBACK_RATE = 0.25  # of the articles extracted
+# A page structure never seen in the last runs, on this share of a run's articles, is reported
+# as a template change (a WARNING, a report line, a manifest field): it never fails a run by itself.
+STDCRAWL_TEMPLATE_CHANGE_SHARE = 0.2
 STDCRAWL_MAX_EMPTY_LISTS = 0  # first list pages without article links, lists not found
 STDCRAWL_MIN_ARTICLES_RATIO = 0.8  # a full run finds at least this share of what the last full runs found
 STDCRAWL_SAMPLE_URLS = 5  # URLs named in the report per kind of trouble
@@ -105,6 +109,8 @@ DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
 COOKIES_ENABLED = False
+# Meta refreshes are followed by RedirectGuardMiddleware, which keeps them on the site (and says when they loop).
+METAREFRESH_ENABLED = False
 
 # -- safety: no consoles or control servers listening during a crawl ----------------------
 TELNETCONSOLE_ENABLED = False

@@ -116,3 +116,8 @@ def cjk_ratio(text: str) -> float:
     if not cjk:
         return 0.0
     return cjk / len("".join(text.split()))
+
+
+def fold_key(text: str) -> str:
+    """``text`` compared ignoring case, spacing and punctuation: channel labels, titles."""
+    return re.sub(r"[\W_]+", "", text).casefold()

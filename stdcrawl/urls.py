@@ -12,7 +12,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from enum import Enum
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 CANONICAL_BASE = "https://www.stdaily.com"
 SITE_HOSTS = frozenset({"www.stdaily.com", "stdaily.com", "m.stdaily.com"})
@@ -183,3 +183,27 @@ class SiteMap:
 
     def fetch_url(self, canonical: str) -> str:
         return self.base + path_of(canonical) if self.base else canonical
+
+    def canonical(self, fetched: str) -> str | None:
+        """The canonical URL of an address :meth:`fetch_url` made (or any stdaily URL), else None."""
+        if self.base and fetched.startswith(self.base + "/"):
+            return canonicalize(fetched[len(self.base) :])
+        return canonicalize(fetched)
+
+    def on_site(self, url: str) -> bool:
+        """Whether ``url`` is on the site: any stdaily host, or the base requests are sent to."""
+        host = (urlsplit(url).hostname or "").lower()
+        return host in SITE_HOSTS or (bool(self.base) and host == self.host)
+
+
+def redact(url: str) -> str:
+    """``url`` with any user name and password replaced by ``***``: safe to print."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "***"
+    if not (parts.username or parts.password):
+        return url
+    netloc = "***@" + (parts.hostname or "") + (f":{port}" if port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))

@@ -7,15 +7,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import stdcrawl_crawl
+from conftest import exported, stdcrawl_crawl
 from scrapy.settings import SETTINGS_PRIORITIES
 from scrapy.utils.test import get_crawler
 from spidermon.contrib.scrapy.runners import SpiderMonitorRunner
 
+from stdcrawl.drift import template_changes
 from stdcrawl.monitors import RunMonitors
 from stdcrawl.project import project_settings
 from stdcrawl.replica.model import ReplicaConfig
 from stdcrawl.replica.server import ReplicaServer
+from stdcrawl.replica.truth import compare, expected_records
 from stdcrawl.report import exit_status, failures
 from stdcrawl.spiders.channel import CooperationSpider
 
@@ -70,7 +72,9 @@ def test_a_healthy_run_passes_every_monitor() -> None:
         ({"stdcrawl/coverage/byline": 90}, "bylines come as often", "byline 30% (usually 60%)"),
         ({"stdcrawl/spider/articles/not_article": 40, "stdcrawl/samples/not_article": ["https://www.stdaily.com/a.html"]},
          "read as articles", "40 of 340 article pages did not read as articles: https://www.stdaily.com/a.html"),
-        ({"stdcrawl/spider/articles/path/text": 120}, "selectors still find", "120 of 300 articles needed the text fallback"),
+        ({"stdcrawl/spider/walk_incomplete": ["the web list 433 lost page(s) 3"],
+          "stdcrawl/samples/lost_list_page": ["https://www.stdaily.com/web/English/node_433_3.html"]},
+         "walked to its proven end", "lost page(s) 3: https://www.stdaily.com/web/English/node_433_3.html"),
         ({"stdcrawl/spider/lists/empty_first": 1, "stdcrawl/samples/empty_list": ["https://www.stdaily.com/l.html"]},
          "List pages link articles", "1 first list pages without article links, 0 lists not found: https://www.stdaily.com/l.html"),
         ({"stdcrawl/spider/articles/extracted": 150}, "as many articles", "150 articles, the last full runs found 300"),
@@ -100,18 +104,51 @@ def test_learnt_rates_and_counts_need_history_and_enough_articles() -> None:
     assert failed(run_monitors(incremental, [HEALTHY])) == {}  # nothing new is normal for an incremental run
 
 
-@pytest.mark.parametrize(("drift", "monitor"), [("meta", "read as articles"), ("markup", "selectors still find")])
-def test_a_changed_template_fails_the_run_and_names_the_pages(drift: str, monitor: str, tmp_path: Path) -> None:
+def test_which_extraction_path_read_the_articles_never_fails_a_run() -> None:
+    """The live site's markup is unknown: the selectors missing every page is the normal case there."""
+    unknown_markup = {**HEALTHY, "stdcrawl/spider/articles/path/text": 300}
+    assert failed(run_monitors(unknown_markup, [unknown_markup, HEALTHY])) == {}
+
+
+def test_a_site_whose_meta_lines_are_gone_fails_the_run_and_names_the_pages(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    with ReplicaServer(ReplicaConfig(articles=40, drift=drift)) as replica:
+    with ReplicaServer(ReplicaConfig(articles=40, drift="meta")) as replica:
         run = stdcrawl_crawl(data, site_url=replica.url)
     assert run.returncode == 1, run.output[-3000:]
     assert "FAILED: monitor failed: Template drift/" in run.output and "monitors      " in run.output
-    failure = next(line for line in run.output.splitlines() if line.startswith("FAILED: monitor failed") and monitor in line)
+    failure = next(line for line in run.output.splitlines() if line.startswith("FAILED: monitor failed") and "read as articles" in line)
     assert failure.count("https://www.stdaily.com/web/English/") + failure.count("https://www.stdaily.com/English/") == 5
     folder = next((data / "lake" / "stdaily" / "articles").glob("dt=*/run=*"))
     manifest = json.loads((folder / "_manifest.json").read_text())
     report = json.loads((folder / "_report.json").read_text())
     assert manifest["exit_status"] == report["exit_status"] == 1
-    assert any(m["status"] == "failed" and monitor in m["monitor"] for m in manifest["monitors"])
-    assert report["samples"]["not_article" if drift == "meta" else "text_fallback"]
+    assert any(m["status"] == "failed" and "read as articles" in m["monitor"] for m in manifest["monitors"])
+    assert report["samples"]["not_article"]
+
+
+def test_a_healthy_site_in_a_markup_no_selector_knows_passes_and_says_how_it_was_read(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with ReplicaServer(ReplicaConfig(articles=40, drift="markup")) as replica:
+        run = stdcrawl_crawl(data, site_url=replica.url)
+        truth = expected_records(replica.model)
+    assert run.returncode == 0, run.output[-3000:]
+    assert compare(exported(data, "articles"), truth).ok
+    extraction = next(line for line in run.output.splitlines() if line.startswith("extraction"))
+    assert f"{run.stats['stdcrawl/spider/articles/path/text']} read by the text reader" in extraction
+    assert "selectors" not in extraction
+
+
+def test_a_page_structure_no_recent_run_saw_is_reported_as_a_template_change() -> None:
+    def run(**templates: int) -> dict[str, Any]:
+        stats = {f"stdcrawl/spider/articles/template/{k}": v for k, v in templates.items()}
+        return {**stats, **{f"stdcrawl/samples/template/{k}": [f"https://www.stdaily.com/{k}.html"] for k in templates}}
+
+    history = [run(t1a=30, t1b=10), run(t1a=28, t1b=12)]
+    assert template_changes(run(t1a=29, t1b=11), history, 0.2) == []
+    assert template_changes(run(t1a=29, t1x=1), history, 0.2) == []  # one page in a new layout: below the share
+    changes = template_changes(run(t1x=40), history, 0.2)
+    assert changes == [{"template": "t1x", "articles": 40, "of": 40, "samples": ["https://www.stdaily.com/t1x.html"]}]
+    assert template_changes(run(t1x=40), [], 0.2) == []  # a first run learns, it has nothing to compare with
+    # Reported, never failed by the monitors:
+    stats = {**HEALTHY, **run(t1x=300)}
+    assert failed(run_monitors(stats, [{**HEALTHY, **run(t1a=300)}])) == {}

@@ -59,7 +59,7 @@ def test_every_fault_then_healed_exports_each_article_exactly_once(tmp_path: Pat
         assert (CANONICAL_BASE + path in got) == (fault in transient), (fault, path)
     assert stats["stdcrawl/retry_after/waits"] >= 4  # 5xx-retry-after twice, 429 once, on two pages each
     assert stats["stdcrawl/spider/articles/damaged/empty"] >= 2 and stats["stdcrawl/spider/articles/damaged/truncated"] >= 2
-    assert any(k.startswith("stdcrawl/spider/failed/parse_article/") for k in stats)
+    assert any(k.startswith("stdcrawl/spider/articles/failed/") for k in stats)
     # What failed is pending: the next run fetches it again, whatever the lists show.
     store = StateStore(data / "state.sqlite")
     pending = {url for url, _ in store.pending("Cooperation")}
@@ -68,8 +68,8 @@ def test_every_fault_then_healed_exports_each_article_exactly_once(tmp_path: Pat
     # ... and the run's report says so, by kind.
     assert f"pending       {len(pending)} articles not got, fetched again by the next run" in run.output
     for reason in ("redirect_loop", "redirect_offsite", "too_large"):
-        assert f"parse_article/{reason} " in run.output, reason
-    assert stats["stdcrawl/spider/failed/parse_article/too_large"] == 5  # oversized pages, gzip bombs, the 5 MB of divs
+        assert f"articles/{reason} " in run.output, reason
+    assert stats["stdcrawl/spider/articles/failed/too_large"] == 5  # oversized pages, gzip bombs, the 5 MB of divs
     assert leaks(PROXY_SECRET, run, tmp_path) == []
 
     healed = ReplicaConfig(articles=80)

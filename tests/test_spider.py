@@ -17,7 +17,10 @@ from stdcrawl.replica.server import ReplicaServer
 from stdcrawl.replica.truth import compare, expected_records, forbidden_urls
 from stdcrawl.project import project_settings
 from stdcrawl.spiders.channel import CooperationSpider, StdailySpider
+from stdcrawl.channels import find_channel
+from stdcrawl.extract import extract_navigation
 from stdcrawl.urls import parse_article_url
+from stdcrawl.walk import channel_lists, fallback_lists
 
 
 def test_cooperation_crawl_exports_every_article_once_as_the_truth_has_it(replica: ReplicaServer, tmp_path: Path) -> None:
@@ -44,9 +47,9 @@ def test_cooperation_crawl_exports_every_article_once_as_the_truth_has_it(replic
     assert result.stats["downloader/exception_count"] == result.stats["downloader/exception_type_count/scrapy.exceptions.IgnoreRequest"]
 
     stats = result.stats
-    assert stats["stdcrawl/spider/failed/parse_article/http_404"] == 1
-    assert stats["stdcrawl/spider/failed/parse_article/http_500"] == 1
-    assert stats["stdcrawl/spider/failed/parse_article/robots_txt"] == 1
+    assert stats["stdcrawl/spider/articles/failed/http_404"] == 1
+    assert stats["stdcrawl/spider/articles/failed/http_500"] == 1
+    assert stats["stdcrawl/spider/articles/failed/robots_txt"] == 1
     assert stats["stdcrawl/spider/articles/not_article"] == 1
     assert stats["stdcrawl/spider/articles/other_channel"] == 1
     assert stats["stdcrawl/spider/entries/duplicate"] >= 1
@@ -116,26 +119,28 @@ def _spider(cls: type[StdailySpider], **settings: object) -> StdailySpider:
     return crawler.spider
 
 
-def test_without_navigation_the_known_folder_and_configured_node_are_used() -> None:
-    spider = _spider(CooperationSpider, STDCRAWL_WEB_NODE_ID="426")
-    spider._homes_pending = 1
-    requests = list(spider._home_done())
-    assert [r.url for r in requests] == ["https://www.stdaily.com/English/WorldNews/common_list.shtml"]
-    assert spider.crawler.stats.get_value("stdcrawl/spider/lists/not_found") == 1  # no node known for Cooperation
+def test_without_navigation_the_known_folder_and_node_are_used() -> None:
+    cooperation, innovation = find_channel("Cooperation"), find_channel("Innovation China")
+    assert cooperation is not None and innovation is not None
+    lists, missing = fallback_lists(cooperation, set())
+    assert [first.url for first in lists] == ["https://www.stdaily.com/English/WorldNews/common_list.shtml"]
+    assert missing  # no node is known for Cooperation: STDCRAWL_WEB_NODE_ID must say it
+    lists, missing = fallback_lists(innovation, {"legacy"})
+    assert [first.url for first in lists] == ["https://www.stdaily.com/web/English/node_410.html"] and not missing
+    assert fallback_lists(cooperation, {"legacy", "web"}) == ([], False)
 
 
 def test_navigation_is_matched_by_channel_name_on_both_homepages() -> None:
-    spider = _spider(CooperationSpider)
+    cooperation = find_channel("cooperation")
+    assert cooperation is not None
     html = (
         '<ul><li><a href="/English/WorldNews/common_list.shtml">International Cooperation</a></li>'
         '<li><a href="http://m.stdaily.com/web/English/node_433.html">Cooperation</a></li>'
         '<li><a href="/web/English/node_410.html">Innovation China</a></li>'
         '<li><a href="http://www.stdaily-news.example/web/English/node_999.html">Cooperation</a></li></ul>'
     )
-    url = "https://www.stdaily.com/English/index.shtml"
-    response = HtmlResponse(url, body=html.encode(), request=Request(url, meta={"canonical": url}))
-    requests = list(spider.parse_home(response))
-    assert [r.url for r in requests] == [
+    links = extract_navigation(html, "https://www.stdaily.com/English/index.shtml")
+    assert [first.url for first in channel_lists(links, cooperation)] == [
         "https://www.stdaily.com/English/WorldNews/common_list.shtml",
         "https://www.stdaily.com/web/English/node_433.html",
     ]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from stdcrawl.state import Export, StateError, StateStore
+from stdcrawl.state import Export, Seen, StateError, StateStore
 
 G2 = "https://www.stdaily.com/web/English/2023-05/08/content_1901234.html"
 G1B = "https://www.stdaily.com/English/WorldNews/202305/" + "ab" * 16 + ".shtml"
@@ -41,7 +41,7 @@ def test_revisions_tombstones_and_first_seen(tmp_path: Path) -> None:
     assert known is not None and known.deleted and known.revision == 3
     row = store.db.execute("SELECT first_seen, last_exported, last_run FROM articles").fetchone()
     assert row == ("2026-11-01T00:00:00+00:00", "2026-11-03T00:00:00+00:00", "run-3")
-    store.touch(["stdaily:1901234"], "2026-11-04T00:00:00+00:00")
+    store.touch([Seen("stdaily:1901234")], "2026-11-04T00:00:00+00:00")
     assert store.db.execute("SELECT last_seen FROM articles").fetchone()[0] == "2026-11-04T00:00:00+00:00"
 
 
@@ -63,7 +63,7 @@ def test_pending_articles_until_exported_read_again_or_given_up(tmp_path: Path) 
     assert G2 not in dict(store.pending("Cooperation"))
     # Known, failed a re-check, then read again unchanged: no longer pending either.
     store.record_failures([(G1B, "Cooperation", None, "http_503")], "2026-11-03T00:00:00+00:00", give_up_after=3)
-    store.touch(["stdaily:1901234"], "2026-11-04T00:00:00+00:00")
+    store.touch([Seen("stdaily:1901234")], "2026-11-04T00:00:00+00:00")
     assert G1B not in dict(store.pending("Cooperation"))
     # A third failure in a row is given up.
     assert store.record_failures([failures[2]], "2026-11-05T00:00:00+00:00", give_up_after=3) == [gone]
@@ -114,3 +114,35 @@ def test_a_damaged_or_foreign_file_is_reported_not_replaced(tmp_path: Path) -> N
     db.close()
     with pytest.raises(StateError, match="schema version 7"):
         StateStore(newer)
+
+
+def test_a_twin_met_later_becomes_an_alias_and_a_content_lookup_finds_its_story(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "state.sqlite")
+    g2_only = Export("article", "stdaily:1901234", G2, (), "Cooperation", "2023-05-08T10:00:00+08:00", "sha256:" + "1" * 64, 1)
+    store.commit([g2_only], "run-1", "2026-11-01T00:00:00+00:00")
+    found = store.lookup_content("sha256:" + "1" * 64)
+    assert found is not None and found.id == "stdaily:1901234"
+    assert store.lookup(G1B) is None
+    store.touch([Seen("stdaily:1901234", (G1B,))], "2026-11-02T00:00:00+00:00")
+    known = store.lookup(G1B)
+    assert known is not None and known.id == "stdaily:1901234"
+
+
+def test_a_version_1_state_file_is_migrated_and_keeps_its_old_hashes_marked(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript(
+        "CREATE TABLE articles (id TEXT PRIMARY KEY, url TEXT NOT NULL, aliases TEXT NOT NULL DEFAULT '[]', channel TEXT, "
+        "published_at TEXT, summary TEXT, content_hash TEXT, revision INTEGER NOT NULL, first_seen TEXT NOT NULL, "
+        "last_seen TEXT NOT NULL, last_exported TEXT NOT NULL, last_run TEXT NOT NULL, deleted_at TEXT);"
+        "CREATE TABLE runs (run_id TEXT PRIMARY KEY, spider TEXT NOT NULL, channel TEXT, dt TEXT NOT NULL, started_at TEXT NOT NULL, "
+        "finished_at TEXT, finish_reason TEXT, counts TEXT, stats TEXT, complete INTEGER NOT NULL DEFAULT 0);"
+        f"INSERT INTO articles VALUES ('stdaily:1901234', '{G2}', '[]', 'Cooperation', NULL, NULL, 'sha256:old', 1, 'a', 'a', 'a', 'r', NULL);"
+        "PRAGMA user_version=1;"
+    )
+    db.close()
+    store = StateStore(path)
+    known = store.lookup("stdaily:1901234")
+    assert known is not None and known.hash_version == 1 and known.content_hash == "sha256:old"
+    assert store.db.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert store.lookup_content("sha256:old") is None  # an old hash says nothing about today's content

@@ -17,6 +17,8 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.extensions.throttle import AutoThrottle
 
+from stdcrawl import events
+
 logger = logging.getLogger(__name__)
 
 
@@ -25,7 +27,7 @@ class CrawlDelay:
         self.crawler = crawler
         settings = crawler.settings
         self.user_agent = settings.get("ROBOTSTXT_USER_AGENT") or settings.get("USER_AGENT")
-        self.cap = settings.getfloat("STDCRAWL_MAX_CRAWL_DELAY", 60)
+        self.cap = settings.getfloat("STDCRAWL_MAX_CRAWL_DELAY")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CrawlDelay:
@@ -43,7 +45,7 @@ class CrawlDelay:
             logger.warning("robots.txt asks for Crawl-delay: %s s; capped at STDCRAWL_MAX_CRAWL_DELAY=%s s", delay, self.cap)
             delay = self.cap
         logger.info("robots.txt asks for Crawl-delay: %s s between requests: obeyed", delay)
-        self.crawler.stats.set_value("stdcrawl/politeness/crawl_delay", delay)
+        self.crawler.stats.set_value(events.POLITENESS_CRAWL_DELAY, delay)
         spider = self.crawler.spider
         spider.download_delay = max(getattr(spider, "download_delay", 0) or 0, delay)  # slots opened from now on
         for slot in self.crawler.engine.downloader.slots.values():

@@ -1,160 +1,225 @@
 """Run folders in the lake: finished in order, or finished later by the next run.
 
-A run's folders are finished after all its parts are stored: ``_manifest.json``
-first, then an empty ``_SUCCESS``. A reader that sees ``_SUCCESS`` can trust
-every part the manifest lists; a folder without it belongs to a run that did
-not finish. Every run writes at least the articles folder (with no parts when
-nothing was new), so every run leaves a manifest.
+A run's folders are finished after all its parts are stored and committed:
+``_manifest.json`` first, then an empty ``_SUCCESS``. A reader that sees
+``_SUCCESS`` can trust every part the manifest lists; a folder without it
+belongs to a run that did not finish. Every run writes at least the articles
+folder (with no parts when nothing was new), so every run leaves a manifest.
 
-Before a run crawls, it finishes the runs that earlier crashes or storage
-outages left unfinished (the state store lists them): it uploads their spooled
-parts, commits what those parts hold, removes files their manifests would not
-list (a part uploaded just before a crash, a temporary file), and writes the
-manifests and ``_SUCCESS``. If the lake cannot be reached, the run stops there
-with ``lake_unavailable`` and the spool waits for the next one.
+Before a run crawls, it finishes the runs that earlier crashes, storage
+outages or state failures left unfinished (the state store lists them): it
+stores their spooled parts (again, under the same key: storing is idempotent),
+commits what those parts hold, removes from *every* dataset folder of the run
+the files its manifest would not list (a part stored just before a crash, a
+temporary file), and writes the manifests and ``_SUCCESS``. If the lake cannot
+be reached, the run stops there with ``lake_unavailable`` and the spool waits
+for the next one.
+
+A state store that is new while the lake already holds finished runs of this
+spider and channel is refused (``state_missing``): starting afresh would export
+every article again. ``stdcrawl state rebuild`` rebuilds the state from the lake.
 
 The run's report (the same as the summary ``stdcrawl crawl`` prints) is
 written as ``_report.json`` beside the articles manifest, and every manifest
-carries the monitors' results. The record schemas are published under ``<root>/stdaily/_schemas/`` once per
-version. Settings: ``STDCRAWL_LAKE_URI``. Counters: ``stdcrawl/lake/...``.
+carries the monitors' results and the exit status. The record schemas are
+published under ``<root>/stdaily/_schemas/`` once per version, byte for byte.
+State writes go through the export ledger. Settings: ``STDCRAWL_LAKE_URI``.
+Counters: ``stdcrawl/lake/...``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import shutil
 from typing import Any
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider
 
-from stdcrawl import report, schema
-from stdcrawl.extensions.ledger import SIDECAR, ExportLedger, utc_now
-from stdcrawl.feeds.storages import spool_dir
-from stdcrawl.lake import MANIFEST, REPORT, SUCCESS, lake_uri, manifest, run_folder, schema_key
+from stdcrawl import events, report, schema
+from stdcrawl.lake import DATASETS, MANIFEST, PREFIX, REPORT, SUCCESS, LakeURI, manifest, parse_run_folder, run_folder, schema_key
 from stdcrawl.lake.stores import Store, open_store
+from stdcrawl.paths import paths
 from stdcrawl.record import SCHEMA_VERSION
-from stdcrawl.state import Export, Part, Run, StateStore
+from stdcrawl.state import Run
+from stdcrawl.state.ledger import CommitFailed, ExportLedger, Ledger
+from stdcrawl.state.spool import Spool
 
 logger = logging.getLogger(__name__)
 
 
 class LakeRuns:
-    def __init__(self, crawler: Crawler, store: Store) -> None:
+    def __init__(self, crawler: Crawler, lake: LakeURI, store: Store, spool: Spool, run_id: str) -> None:
         self.crawler = crawler
         self.settings = crawler.settings
         self.stats = crawler.stats
+        self.lake = lake
         self.lake_store = store
-        self.run_id: str = crawler.settings.get("STDCRAWL_RUN_ID")
+        self.spool = spool
+        self.run_id = run_id
         self.reason = "unknown"
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> LakeRuns:
-        ext = cls(crawler, open_store(lake_uri(crawler.settings), crawler.settings))
+        where = paths(crawler.settings)
+        ext = cls(crawler, where.lake, open_store(where.lake, crawler.settings), Spool(where.spool),
+                  crawler.settings.get("STDCRAWL_RUN_ID"))
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(ext.feed_exporter_closed, signal=signals.feed_exporter_closed)
         return ext
 
     @property
-    def ledger(self) -> ExportLedger:
+    def export_ledger(self) -> ExportLedger:
         # Looked up when needed: extensions cannot look each other up while they are being built.
         ledger = self.crawler.get_extension(ExportLedger)
         assert ledger is not None, "LakeRuns needs the ExportLedger extension"
         return ledger
 
     @property
-    def state(self) -> StateStore:
-        assert self.ledger.store is not None
-        return self.ledger.store
+    def ledger(self) -> Ledger:
+        assert self.export_ledger.ledger is not None
+        return self.export_ledger.ledger
+
+    def _active(self, spider: Spider | None = None) -> bool:
+        return self.export_ledger.ledger is not None and not getattr(spider, "usage_error", None)
 
     def spider_opened(self, spider: Spider) -> None:
-        if self.ledger.store is None or getattr(spider, "usage_error", None) or self.settings.getlist("STDCRAWL_SETTINGS_ERRORS"):
-            return  # the ledger or the spider closes the run at once
-        self.stats.set_value("stdcrawl/lake/root", lake_uri(self.settings).uri)
-        earlier = self.state.incomplete_runs()
-        self.state.start_run(
-            Run(self.run_id, spider.name, getattr(getattr(spider, "channel", None), "name", None),
-                self.settings.get("STDCRAWL_RUN_DATE"), self.settings.get("STDCRAWL_RUN_STARTED"), None, None, {}, False)
-        )
-        for run in earlier:
-            try:
-                uploaded = self._upload_spool(run)
-                self._finish(run)
-            except Exception as exc:
-                logger.error(
-                    "The lake at %s is unavailable (%s): run %s is not finished and its spooled parts wait in %s; "
-                    "not crawling", lake_uri(self.settings).uri, _one_line(exc), run.run_id, spool_dir(self.settings, run.run_id),
-                )
-                self.stats.inc_value("stdcrawl/lake/unavailable")
-                raise CloseSpider("lake_unavailable") from None
-            logger.warning("Finished run %s left unfinished by a crash or an outage (%d spooled parts uploaded)", run.run_id, uploaded)
-            self.stats.inc_value("stdcrawl/lake/runs_recovered")
-            self.stats.inc_value("stdcrawl/lake/parts_recovered", uploaded)
+        if not self._active(spider):
+            return  # the ledger or the spider closes the run at once, or an ad-hoc run keeps out of the lake
+        self.stats.set_value(events.LAKE_ROOT, self.lake.uri)
+        channel = getattr(getattr(spider, "channel", None), "name", None)
+        state = self.ledger.store
+        if state.is_new():
+            self._refuse_a_lost_state(spider.name, channel)
+        earlier = state.incomplete_runs()
+        try:
+            self.ledger.start_run(
+                Run(self.run_id, spider.name, channel, self.settings.get("STDCRAWL_RUN_DATE"),
+                    self.settings.get("STDCRAWL_RUN_STARTED"), None, None, {}, False)
+            )
+            for run in earlier:
+                uploaded = self._recover(run)
+                logger.warning("Finished run %s left unfinished by a crash or an outage (%d spooled parts stored)",
+                               run.run_id, uploaded)
+                self.stats.inc_value(events.LAKE_RUNS_RECOVERED)
+                self.stats.inc_value(events.LAKE_PARTS_RECOVERED, uploaded)
+        except CommitFailed as exc:
+            logger.error("%s; not crawling", exc)
+            self.stats.inc_value(events.STATE_COMMIT_FAILED)
+            raise CloseSpider("state_error") from None
+        except Exception as exc:
+            logger.error(
+                "The lake at %s is unavailable (%s): earlier runs are not finished and their spooled parts wait in %s; "
+                "not crawling", self.lake.uri, _one_line(exc), self.spool.root,
+            )
+            self.stats.inc_value(events.LAKE_UNAVAILABLE)
+            raise CloseSpider("lake_unavailable") from None
+
+    def _refuse_a_lost_state(self, spider: str, channel: str | None) -> None:
+        """A new state store over a lake that holds this channel's runs: the state was lost, not never made."""
+        try:
+            earlier = self._lake_runs(spider, channel)
+        except Exception as exc:
+            logger.error("The lake at %s is unavailable (%s): not crawling", self.lake.uri, _one_line(exc))
+            self.stats.inc_value(events.LAKE_UNAVAILABLE)
+            raise CloseSpider("lake_unavailable") from None
+        if earlier:
+            logger.error(
+                "The state store %s is empty or missing, but the lake at %s holds %d finished run(s) of %s: starting "
+                "afresh would export every article again. Rebuild the state from the lake with "
+                "`stdcrawl state rebuild --lake %s --state %s`, or point STDCRAWL_STATE_PATH at the right file; not crawling",
+                self.export_ledger.path, self.lake.uri, earlier, channel or spider, self.lake.uri, self.export_ledger.path,
+            )
+            self.stats.inc_value(events.STATE_UNUSABLE)
+            raise CloseSpider("state_missing")
+
+    def _lake_runs(self, spider: str, channel: str | None) -> int:
+        found = 0
+        for key in self.lake_store.keys(f"{PREFIX}/articles/"):
+            if key.endswith("/" + MANIFEST) and (parsed := parse_run_folder(key)):
+                m = json.loads(self.lake_store.get(key))
+                found += m.get("spider") == spider and m.get("channel") == channel and parsed[2] != self.run_id
+        return found
 
     def spider_closed(self, reason: str) -> None:
         self.reason = reason
 
     def feed_exporter_closed(self) -> None:
-        if self.ledger.store is None or self.reason == "usage_error":
+        if not self._active() or self.reason in ("usage_error", "state_missing"):
             return
         stats = self.stats.get_stats()
-        kept = {k: v for k, v in stats.items() if k.startswith(("stdcrawl/", "downloader/", "log_count/", "retry/")) or k == "finish_reason"}
-        self.state.finish_run(self.run_id, utc_now(), self.reason, manifest.counts_from_stats(stats), kept)
-        if self.ledger.failed_parts:
-            logger.error(
-                "Run %s is not finished in the lake: %d parts were not stored. The next run uploads them and finishes it.",
-                self.run_id, len(self.ledger.failed_parts),
-            )
-            self.stats.set_value("stdcrawl/lake/incomplete", 1)
-            return
-        run = next(r for r in self.state.incomplete_runs() if r.run_id == self.run_id)
+        kept = {k: v for k, v in stats.items()
+                if k.startswith(("stdcrawl/", "downloader/", "log_count/", "retry/")) or k == "finish_reason"}
+        run_report = report.build(stats, self.run_id, self.crawler.spider.name)
+        walk_complete = bool(self.export_ledger.walk_complete) and self.reason == "finished" and not self.export_ledger.failed_parts
         try:
-            self._finish(run, report.build(self.stats.get_stats(), self.run_id, self.crawler.spider.name))
+            self.ledger.finish_run(self.reason, manifest.counts_from_stats(stats), kept,
+                                   walk_complete=walk_complete, exit_status=run_report["exit_status"])
+        except CommitFailed as exc:
+            logger.error("%s; the next run walks the lists to their end", exc)
+            self.stats.inc_value(events.STATE_COMMIT_FAILED)
+            self.stats.set_value(events.LAKE_INCOMPLETE, 1)
+            return
+        if self.export_ledger.failed_parts:
+            logger.error(
+                "Run %s is not finished in the lake: %d parts were not committed. The next run stores them and finishes it.",
+                self.run_id, len(self.export_ledger.failed_parts),
+            )
+            self.stats.set_value(events.LAKE_INCOMPLETE, 1)
+            return
+        run = self.ledger.store.run(self.run_id)
+        assert run is not None
+        try:
+            self._finish(run, run_report)
+        except CommitFailed as exc:
+            logger.error("%s; the next run finishes the run in the lake", exc)
+            self.stats.inc_value(events.STATE_COMMIT_FAILED)
+            self.stats.set_value(events.LAKE_INCOMPLETE, 1)
         except Exception as exc:
             logger.error("Could not finish run %s in the lake (%s); the next run finishes it", self.run_id, _one_line(exc))
-            self.stats.set_value("stdcrawl/lake/incomplete", 1)
+            self.stats.set_value(events.LAKE_INCOMPLETE, 1)
 
-    def _upload_spool(self, run: Run) -> int:
-        """Upload the parts a run could not store, and commit what they hold."""
-        folder = spool_dir(self.settings, run.run_id)
+    def _recover(self, run: Run) -> int:
+        """Store the parts a run could not store (or commit), commit what they hold, finish its folders."""
         uploaded = 0
-        for sidecar in sorted(folder.rglob(f"*{SIDECAR}")) if folder.is_dir() else []:
-            meta = json.loads(sidecar.read_text(encoding="utf-8"))
-            part = Part(**meta["part"])
-            data = sidecar.with_name(sidecar.name.removesuffix(SIDECAR)).read_bytes()
-            if hashlib.sha256(data).hexdigest() != part.sha256:
-                raise ValueError(f"spooled part {part.key} does not match its checksum")
-            self.lake_store.put(part.key, data)
-            exports = [Export(**{**e, "aliases": tuple(e["aliases"])}) for e in meta["exports"]]
-            self.state.commit(exports, run.run_id, utc_now(), part)
+        for spooled in self.spool.waiting(run.run_id):
+            self.lake_store.put(spooled.part.key, spooled.read())
+            self.ledger.commit_part(spooled.part, spooled.exports, run_id=run.run_id)
+            self.spool.release(spooled.path)
             uploaded += 1
+        self._finish(run)
         return uploaded
 
     def _finish(self, run: Run, run_report: dict[str, Any] | None = None) -> None:
         """Manifests (and this run's report), then _SUCCESS, for every folder of the run; then the run is complete."""
-        parts = self.state.parts(run.run_id)
+        parts = self.ledger.store.parts(run.run_id)
         extra = {"monitors": run_report["monitors"], "exit_status": run_report["exit_status"]} if run_report else {}
         self._publish_schemas()
-        for dataset in sorted({"articles", *(p.dataset for p in parts)}):
+        for dataset in DATASETS:
             folder = run_folder(dataset, run.dt, run.run_id)
             listed = {p.key for p in parts if p.dataset == dataset}
-            for key in list(self.lake_store.keys(folder)):
+            present = list(self.lake_store.keys(folder))
+            if dataset != "articles" and not listed and not present:
+                continue  # every run has an articles folder; the others only when they hold something
+            for key in present:
                 if key not in listed and key.rsplit("/", 1)[-1] not in (MANIFEST, SUCCESS, REPORT):
-                    logger.warning("Removing %s from the lake: no stored part of run %s is there", key, run.run_id)
+                    logger.warning("Removing %s from the lake: no committed part of run %s is there", key, run.run_id)
                     self.lake_store.delete(key)
-                    self.stats.inc_value("stdcrawl/lake/debris_removed")
+                    self.stats.inc_value(events.LAKE_DEBRIS_REMOVED)
+            if not listed and dataset != "articles":
+                for key in (folder + MANIFEST, folder + SUCCESS):
+                    self.lake_store.delete(key)  # a folder left with nothing in it needs no manifest
+                continue
             self.lake_store.put(folder + MANIFEST, manifest.build(run, dataset, parts, finished_by=self.run_id, extra=extra))
             if run_report and dataset == "articles":
                 self.lake_store.put(folder + REPORT, (json.dumps(run_report, indent=1, default=str) + "\n").encode())
             self.lake_store.put(folder + SUCCESS, b"")
-        self.state.complete_run(run.run_id)
-        shutil.rmtree(spool_dir(self.settings, run.run_id), ignore_errors=True)
+        self.ledger.complete_run(run.run_id)
+        self.spool.clear(run.run_id)
         if run.run_id == self.run_id:
-            self.stats.set_value("stdcrawl/lake/run_folder", lake_uri(self.settings).join(run_folder("articles", run.dt, run.run_id)))
+            self.stats.set_value(events.LAKE_RUN_FOLDER, self.lake.join(run_folder("articles", run.dt, run.run_id)))
 
     def _publish_schemas(self) -> None:
         for kind in schema.SCHEMAS:

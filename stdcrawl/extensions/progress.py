@@ -16,6 +16,8 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from twisted.internet import task
 
+from stdcrawl import events, report
+
 logger = logging.getLogger(__name__)
 
 
@@ -30,7 +32,7 @@ class Progress:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Progress:
         terminal = sys.stderr.isatty()
-        interval = 1.0 if terminal else crawler.settings.getfloat("STDCRAWL_PROGRESS_INTERVAL", 60)
+        interval = 1.0 if terminal else crawler.settings.getfloat("STDCRAWL_PROGRESS_INTERVAL")
         if interval <= 0:
             raise NotConfigured
         ext = cls(crawler, interval, terminal)
@@ -42,10 +44,10 @@ class Progress:
         s = self.stats.get_value
         pages = s("response_received_count", 0)
         elapsed = max(time.monotonic() - self.started, 1e-9)
-        errors = sum(v for k, v in self.stats.get_stats().items() if k.startswith("stdcrawl/spider/failed/"))
+        errors = sum(report.errors_by_kind(self.stats.get_stats()).values())
         return (
-            f"pages {pages}  articles {s('stdcrawl/spider/articles/extracted', 0)}  "
-            f"new {s('stdcrawl/state/new', 0)}  errors {errors}  {pages / elapsed:.1f} pages/s"
+            f"pages {pages}  articles {s(events.ARTICLES_EXTRACTED, 0)}  "
+            f"new {s(events.STATE_NEW, 0)}  errors {errors}  {pages / elapsed:.1f} pages/s"
         )
 
     def tick(self) -> None:

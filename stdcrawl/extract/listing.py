@@ -19,7 +19,7 @@ from stdcrawl.extract import anchors
 from stdcrawl.extract.article import MAX_PAGE_CHARS, decode_html
 from stdcrawl.extract.blocks import Block, read_blocks
 from stdcrawl.text import clean_text
-from stdcrawl.urls import canonicalize, parse_article_url
+from stdcrawl.urls import canonicalize, parse_article_url, parse_list_url
 
 
 # A paging bar: "1 2 3 ... Next", "< Prev | 4 | Next >", "共5页 首页 上一页".
@@ -40,6 +40,7 @@ class Listing:
     offsite_links: int = 0  # links in the list region that lead off the site
     other_links: int = 0  # links to the site that are not articles (special topics, paging)
     duplicate_links: int = 0  # an article linked twice on the page
+    pages: list[int] = field(default_factory=list)  # page numbers of this list that the page links (its pager)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,8 @@ def extract_listing(html: str | bytes, url: str, *, content_type: str | None = N
     listing = Listing(crumb.section_label if crumb else None)
     region = blocks[start + 1 :] if start is not None else blocks
     seen: set[str] = set()
+    this = parse_list_url(url)
+    pages: set[int] = set()
     current: tuple[str, str] | None = None  # (url, title) waiting for its summary
     summary: list[str] = []
 
@@ -89,6 +92,9 @@ def extract_listing(html: str | bytes, url: str, *, content_type: str | None = N
                 article_links.append((target, link.text))
             else:
                 listing.other_links += 1
+                other = parse_list_url(target) if this is not None else None
+                if other is not None and this is not None and (other.family, other.list_key) == (this.family, this.list_key):
+                    pages.add(other.page)
         if not article_links:
             if block.link_ratio >= 0.5 or _PAGER.match(block.text):
                 # Another kind of entry (special topic, off-site copy): what follows is its summary.
@@ -108,6 +114,7 @@ def extract_listing(html: str | bytes, url: str, *, content_type: str | None = N
         if rest and current is not None:
             summary.append(rest)
     close()
+    listing.pages = sorted(pages)
     return listing
 
 

@@ -20,7 +20,7 @@ def export_of(item: Any) -> Export | None:
     """What the state store records for an exported item (None for rejects)."""
     if isinstance(item, Article):
         return Export("article", item.id, item.url, tuple(item.aliases), item.channel, item.published_at,
-                      item.content_hash, item.revision, item.summary)
+                      item.content_hash, item.revision, item.summary, item.fingerprint)
     if isinstance(item, Tombstone):
         return Export("tombstone", item.id, item.url, tuple(item.aliases), item.channel, None, None, item.revision)
     return None

@@ -2,9 +2,11 @@
 
 Both storages compute the part's size and SHA-256 while storing it (the run's
 manifest lists them) and remember the outcome (``stored``, ``error``), which
-the export ledger reads when Scrapy closes the slot. When a lake part cannot
-be stored, its bytes are kept in the spool, ``<data dir>/spool/run=<run id>/<key>``,
-and the next run uploads them before it crawls: nothing fetched is lost.
+the export ledger reads when Scrapy closes the slot. A lake part is staged
+in the spool (:mod:`stdcrawl.state.spool`) before it is stored and stays there
+until the export ledger has committed it; when it cannot be stored, the ledger
+keeps it there for the next run, which uploads it before it crawls: nothing
+fetched is lost.
 
 - :class:`LocalFeedStorage` (``file://`` and plain paths): written beside the
   target and renamed into place, so a reader never sees half a part.
@@ -25,34 +27,32 @@ from scrapy.extensions.feedexport import BlockingFeedStorage, S3FeedStorage
 from twisted.internet.defer import Deferred
 from w3lib.url import file_uri_to_path
 
-from stdcrawl.lake import lake_uri
 from stdcrawl.lake.stores import s3_client, write_atomically
+from stdcrawl.paths import paths
+from stdcrawl.state.spool import Spool
 
 logger = logging.getLogger(__name__)
-
-
-def spool_dir(settings: Any, run_id: str | None = None) -> Path:
-    base = Path(settings.get("STDCRAWL_DATA_DIR") or "data") / "spool"
-    return base / f"run={run_id}" if run_id else base
 
 
 class _Part:
     """What both storages share: checksum, outcome, spool."""
 
     key: str | None = None  # below the lake root, for lake feeds
-    spool: Path | None = None  # where the part goes when it cannot be stored
+    spool: Spool | None = None  # lake parts are staged here before they are stored
+    run_id = ""
     stored: bool | None = None
     error: str | None = None
     size = 0
     sha256 = ""
-    spooled: Path | None = None
+    spooled: Path | None = None  # the staged copy; the ledger releases it once committed
 
     def _lake_part(self, crawler: Crawler, uri: str, feed_options: dict[str, Any] | None) -> None:
         settings = crawler.settings
         if (feed_options or {}).get("stdcrawl_dataset"):
-            self.key = lake_uri(settings).key_of(uri)
+            where = paths(settings)
+            self.key = where.lake.key_of(uri)
             if self.key:
-                self.spool = spool_dir(settings, settings.get("STDCRAWL_RUN_ID")) / self.key
+                self.spool, self.run_id = Spool(where.spool), settings.get("STDCRAWL_RUN_ID")
 
     def store(self, file: IO[bytes]) -> Deferred[None]:
         d: Deferred[None] = super().store(file)  # type: ignore[misc]
@@ -76,17 +76,14 @@ class _Part:
                 digest.update(chunk)
             self.size, self.sha256 = file.tell(), digest.hexdigest()
             file.seek(0)
-            if self.spool is None:
+            if self.spool is None or self.key is None:
                 self._put(file)
                 return
             # A lake part is staged in the spool first (a failed upload may close the file it
-            # was given), stored from there, and leaves the spool only once it is stored.
-            write_atomically(self.spool, file)
-            self.spooled = self.spool
-            with self.spool.open("rb") as staged:
+            # was given) and stored from there; it leaves the spool once the ledger committed it.
+            self.spooled = self.spool.stage(self.run_id, self.key, file)
+            with self.spooled.open("rb") as staged:
                 self._put(staged)
-            self.spool.unlink()
-            self.spooled = None
         finally:
             file.close()
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
+
+from stdcrawl.urls import redact
 
 PREFIX = "stdaily"
 DATASETS = ("articles", "tombstones", "rejects")
@@ -29,7 +29,11 @@ _RUN_FOLDER = re.compile(rf"{PREFIX}/(?P<dataset>{'|'.join(DATASETS)})/dt=(?P<dt
 
 
 class LakeURIError(ValueError):
-    """A lake URI that cannot be used; the message says why."""
+    """A lake URI that cannot be used; the message says why, ``reason`` the same without the URI."""
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason or message
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,17 +50,21 @@ class LakeURI:
         uri = uri.strip()
         if not uri:
             raise LakeURIError("STDCRAWL_LAKE_URI is empty")
-        parts = urlsplit(uri)
+        try:
+            parts = urlsplit(uri)
+        except ValueError:
+            raise LakeURIError("STDCRAWL_LAKE_URI is not a URI: use a local path or s3://bucket/prefix") from None
+        if parts.username or parts.password or "@" in parts.netloc:
+            why = "must not hold credentials: give them in the AWS environment or config files"
+            raise LakeURIError(f"STDCRAWL_LAKE_URI {redact(uri)!r} {why}", why)
         if parts.scheme == "s3":
-            if parts.username or parts.password:
-                raise LakeURIError("STDCRAWL_LAKE_URI must not hold credentials: use the AWS environment or config files")
             if not parts.hostname:
-                raise LakeURIError(f"STDCRAWL_LAKE_URI {uri!r} has no bucket: use s3://bucket/prefix")
+                raise LakeURIError(f"STDCRAWL_LAKE_URI {uri!r} has no bucket: use s3://bucket/prefix", "has no bucket: use s3://bucket/prefix")
             return cls(uri.rstrip("/"), "s3", parts.hostname, parts.path.strip("/"))
         if parts.scheme in ("", "file") and not parts.netloc:
             path = parts.path if parts.scheme == "file" else uri
             return cls(uri, "file", None, path.rstrip("/") or "/")
-        raise LakeURIError(f"STDCRAWL_LAKE_URI {uri!r}: use a local path or s3://bucket/prefix")
+        raise LakeURIError(f"STDCRAWL_LAKE_URI {uri!r}: use a local path or s3://bucket/prefix", "use a local path or s3://bucket/prefix")
 
     def key_of(self, uri: str) -> str | None:
         """The key below the root of a feed URI, or None when the URI is not in this lake."""
@@ -70,12 +78,6 @@ class LakeURI:
         if self.scheme == "s3":
             return f"s3://{self.bucket}/{self.prefix + '/' if self.prefix else ''}{key}"
         return f"{self.prefix}/{key}"
-
-
-def lake_uri(settings: Any) -> LakeURI:
-    """``STDCRAWL_LAKE_URI``, or ``<STDCRAWL_DATA_DIR>/lake`` when it is empty."""
-    uri = settings.get("STDCRAWL_LAKE_URI") or str(Path(settings.get("STDCRAWL_DATA_DIR") or "data") / "lake")
-    return LakeURI.parse(uri)
 
 
 def run_folder(dataset: str, dt: str, run_id: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from stdcrawl import events
 from stdcrawl.lake import schema_key
 from stdcrawl.record import SCHEMA_VERSION
 from stdcrawl.state import Part, Run
@@ -16,12 +17,12 @@ SCHEMA_KINDS = {"articles": "article", "tombstones": "tombstone"}  # rejects car
 def counts_from_stats(stats: dict[str, Any]) -> dict[str, int]:
     """The run's record counts, read off its stats."""
     return {
-        "new": stats.get("stdcrawl/state/new", 0),
-        "revised": stats.get("stdcrawl/state/revised", 0),
-        "unchanged": stats.get("stdcrawl/state/unchanged", 0),
-        "deleted": stats.get("stdcrawl/state/deleted", 0),
-        "rejected": stats.get("stdcrawl/validate/rejected", 0),
-        "duplicates": sum(v for k, v in stats.items() if k.startswith("stdcrawl/dedupe/duplicate_")),
+        "new": stats.get(events.STATE_NEW, 0),
+        "revised": stats.get(events.STATE_REVISED, 0),
+        "unchanged": stats.get(events.STATE_UNCHANGED, 0),
+        "deleted": stats.get(events.STATE_DELETED, 0),
+        "rejected": stats.get(events.VALIDATE_REJECTED, 0),
+        "duplicates": sum(v for k, v in stats.items() if k.startswith(events.DEDUPE_DUPLICATE_PREFIX)),
     }
 
 

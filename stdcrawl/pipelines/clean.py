@@ -17,6 +17,7 @@ from typing import Any
 from scrapy.crawler import Crawler
 
 from stdcrawl.record import CONTENT_FIELDS, Article, Image, Section, body_text, content_hash
+from stdcrawl import events
 from stdcrawl.fingerprint import simhash, to_hex
 from stdcrawl.text import clean_text, count_words, is_spam_line, split_names
 
@@ -76,5 +77,5 @@ class CleanPipeline:
         if not isinstance(item, Article):
             return item
         for name in clean_article(item):
-            self.stats.inc_value(f"stdcrawl/clean/fixed/{name}")
+            self.stats.inc_value(events.CLEAN_FIXED_PREFIX + name)
         return item

@@ -12,6 +12,7 @@ from typing import Any
 
 from scrapy.crawler import Crawler
 
+from stdcrawl import events
 from stdcrawl.record import Article
 
 
@@ -26,8 +27,8 @@ class CoveragePipeline:
 
     def process_item(self, item: Any) -> Any:
         if isinstance(item, Article):
-            self.stats.inc_value("stdcrawl/coverage/articles")
+            self.stats.inc_value(events.COVERAGE_ARTICLES)
             for name in self.fields:
                 if getattr(item, name):
-                    self.stats.inc_value(f"stdcrawl/coverage/{name}")
+                    self.stats.inc_value(events.coverage(name))
         return item

@@ -1,4 +1,4 @@
-"""Dedupe within a run: one record per story.
+"""Dedupe within a run: one record per story (what a story is: :mod:`stdcrawl.stories`).
 
 - Same id or canonical URL (an alias included) as a record already passed:
   dropped (INFO, ``stdcrawl/dedupe/duplicate_url``).
@@ -18,6 +18,7 @@ from typing import Any
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
+from stdcrawl import events
 from stdcrawl.fingerprint import NearDuplicates, from_hex
 from stdcrawl.record import Article
 from stdcrawl.urls import url_key
@@ -35,22 +36,22 @@ class DedupePipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> DedupePipeline:
-        return cls(crawler, crawler.settings.getint("STDCRAWL_NEAR_DUPLICATE_BITS", 6))
+        return cls(crawler, crawler.settings.getint("STDCRAWL_NEAR_DUPLICATE_BITS"))
 
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, Article):
             return item
         keys = {url_key(k) for k in (item.id, item.url, *item.aliases)}
         if keys & self.seen:
-            self.stats.inc_value("stdcrawl/dedupe/duplicate_url")
+            self.stats.inc_value(events.DEDUPE_DUPLICATE_URL)
             raise DropItem(f"duplicate of {item.id} ({item.url}) already exported in this run", log_level="INFO")
         content = int(item.content_hash.removeprefix("sha256:")[:16], 16)
         if (first := self.contents.get(content)) is not None:
-            self.stats.inc_value("stdcrawl/dedupe/duplicate_content")
+            self.stats.inc_value(events.DEDUPE_DUPLICATE_CONTENT)
             raise DropItem(f"{item.url} has the same content as {self.near.keys[first]}, exported in this run", log_level="INFO")
         self.contents[content] = len(self.near.keys)
         for other, distance in self.near.add(from_hex(item.fingerprint), item.url):
             logger.info("Near duplicate: %s and %s differ in %d of 64 fingerprint bits; both kept", item.url, other, distance)
-            self.stats.inc_value("stdcrawl/dedupe/near_duplicate")
+            self.stats.inc_value(events.DEDUPE_NEAR_DUPLICATE)
         self.seen |= keys
         return item

@@ -6,29 +6,43 @@ Compared with the state store (what earlier runs stored):
 - known, other hash: exported again as revision + 1 with ``previous_content_hash``
   (``stdcrawl/state/revised``); a known article that had been deleted and is back
   counts as revised too;
-- a tombstone for a known article: exported once, as revision + 1
-  (``stdcrawl/state/deleted``); for an unknown or already deleted one, dropped.
-A record found under another URL of a known story (say only its G1b page this
-time) takes the known id and URL, so ids stay stable across runs.
-The decisions only read the store; the ledger writes it once the part is stored.
+- a (bare) tombstone from the spider for a known article: filled in (id, URL,
+  aliases, revision + 1, previous hash), checked against its schema and exported
+  once (``stdcrawl/state/deleted``); for an already deleted one, dropped; for an
+  article never exported, dropped and remembered as pending (the site may only
+  have failed for a while).
+
+A story is known by its id, any of its URLs, or its content: a record met under
+another URL of a known story (its G1b page alone this time, a URL that redirected,
+or a twin whose other page was exported first) takes the known id and URL
+(``stdcrawl/state/adopted_id``), so ids stay stable across runs whichever page
+came first. Hashes recorded under the old definition (state schema 1) are
+compared by that definition once, then replaced. The decisions only read the
+store; the ledger writes it once the part is stored.
 """
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from stdcrawl.extensions.ledger import ExportLedger
-from stdcrawl.record import Article, Tombstone
-from stdcrawl.state import Known, StateStore
+from stdcrawl import events
+from stdcrawl.clock import utc_now
+from stdcrawl.record import Article, Rejected, Tombstone, legacy_content_hash
+from stdcrawl.schema import Checker
+from stdcrawl.state import Known, Seen
+from stdcrawl.state.ledger import ExportLedger
+from stdcrawl.state.store import HASH_VERSION
 
 
 class StatePipeline:
     def __init__(self, crawler: Crawler, ledger: ExportLedger) -> None:
         self.stats = crawler.stats
         self.ledger = ledger
+        self.tombstones = Checker("tombstone")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StatePipeline:
@@ -36,15 +50,15 @@ class StatePipeline:
         assert ledger is not None, "the StatePipeline needs the ExportLedger extension"
         return cls(crawler, ledger)
 
-    @property
-    def store(self) -> StateStore:
-        assert self.ledger.store is not None  # the spider closes at once when the store is unusable
-        return self.ledger.store
-
     def _known(self, item: Article | Tombstone) -> Known | None:
+        store = self.ledger.store
+        if store is None:
+            return None  # an ad-hoc run: every record is new to it
         for key in (item.id, item.url, *item.aliases):
-            if known := self.store.lookup(key):
+            if key and (known := store.lookup(key)):
                 return known
+        if isinstance(item, Article):
+            return store.lookup_content(item.content_hash)
         return None
 
     def process_item(self, item: Any) -> Any:
@@ -55,26 +69,39 @@ class StatePipeline:
         known = self._known(item)
         if known is None:
             item.revision, item.previous_content_hash = 1, None
-            self.stats.inc_value("stdcrawl/state/new")
+            self.stats.inc_value(events.STATE_NEW)
             return item
+        met_at = tuple(u for u in (item.url, *item.aliases) if u != known.url and u not in known.aliases)
         if known.id != item.id:
             item.aliases = sorted({*known.aliases, *item.aliases, item.url} - {known.url})
             item.id, item.url = known.id, known.url
-            self.stats.inc_value("stdcrawl/state/adopted_id")
-        if known.content_hash == item.content_hash and not known.deleted:
-            self.ledger.unchanged(known.id)
-            self.stats.inc_value("stdcrawl/state/unchanged")
+            self.stats.inc_value(events.STATE_ADOPTED_ID)
+        same = (known.content_hash == item.content_hash if known.hash_version == HASH_VERSION
+                else known.content_hash == legacy_content_hash({f.name: getattr(item, f.name) for f in fields(item)}))
+        if same and not known.deleted:
+            renewed = item.content_hash if known.hash_version != HASH_VERSION else None
+            self.ledger.unchanged(Seen(known.id, met_at, renewed, item.fingerprint))
+            self.stats.inc_value(events.STATE_UNCHANGED)
             raise DropItem(f"{item.id} unchanged since revision {known.revision}", log_level="INFO")
         item.revision, item.previous_content_hash = known.revision + 1, known.content_hash
-        self.stats.inc_value("stdcrawl/state/revised")
+        self.stats.inc_value(events.STATE_REVISED)
         return item
 
-    def _tombstone(self, item: Tombstone) -> Tombstone:
+    def _tombstone(self, item: Tombstone) -> Tombstone | Rejected:
         known = self._known(item)
-        if known is None or known.deleted:
-            self.stats.inc_value("stdcrawl/state/tombstone_not_needed")
-            raise DropItem(f"{item.url} is gone but was never exported or is already deleted", log_level="INFO")
+        if known is None:
+            self.ledger.failed(item.url, item.channel, None, f"http_{item.http_status}")
+            self.stats.inc_value(events.STATE_TOMBSTONE_NOT_NEEDED)
+            raise DropItem(f"{item.url} answers {item.http_status} but was never exported: fetched again next run", log_level="INFO")
+        if known.deleted:
+            self.stats.inc_value(events.STATE_TOMBSTONE_NOT_NEEDED)
+            raise DropItem(f"{item.url} is gone and its tombstone went out already", log_level="INFO")
         item.id, item.url, item.aliases = known.id, known.url, list(known.aliases)
         item.revision, item.previous_content_hash = known.revision + 1, known.content_hash
-        self.stats.inc_value("stdcrawl/state/deleted")
+        if reasons := self.tombstones.reasons({f.name: getattr(item, f.name) for f in fields(item)}):
+            self.stats.inc_value(events.VALIDATE_REJECTED)
+            return Rejected(item.id, item.url, reasons, {f.name: getattr(item, f.name) for f in fields(item)}, utc_now(),
+                            run_id=item.run_id)
+        self.stats.inc_value(events.STATE_DELETED)
         return item
+

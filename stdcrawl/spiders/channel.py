@@ -1,32 +1,25 @@
-"""Spiders of the English edition's channels: routing only, every byte read by ``extract``.
+"""Spiders of the English edition's channels: routing only.
 
-The walk: both homepages -> the channel's list pages, found in the navigation by
-the channel's name -> every page of both list families (legacy ``common_list``
-and ``/web/`` ``node_<id>``), newest first, to the end or to ``since`` -> the
-articles, recognised by their URL shapes. Stories of 2022 - mid 2024 may be
-listed twice (a G1b and a G2 URL): those entries wait until the lists are
-walked, are paired by title, and the pair is fetched one after the other so
-the two pages become one record when their content is the same.
+The walk, in SITE.md's order: both homepages -> the channel's list pages,
+found in the navigation by the channel's name -> every page of both list
+families (legacy ``common_list`` and ``/web/`` ``node_<id>``), newest first ->
+the articles, recognised by their URL shapes. Each page kind has its callback
+and its errback; what the walk does next is decided by :mod:`stdcrawl.walk`,
+why a request failed by :mod:`stdcrawl.failures`, what a page says by
+:mod:`stdcrawl.extract`, whether two pages are one story by
+:mod:`stdcrawl.stories`. Arguments and settings: :mod:`stdcrawl.spiders.options`.
 
-Incremental by default: articles the state store knows are not fetched again,
-except those published less than ``STDCRAWL_RECHECK_DAYS`` ago (edits come
-early), and a list stops paging after ``STDCRAWL_KNOWN_STREAK`` known articles
-in a row. A known article that now answers 404 or 410 becomes a tombstone.
-
-Arguments (``-a``): ``channel`` (``stdaily`` spider only; name or slug),
-``since`` / ``until`` (YYYY-MM-DD: backfill a date range, by the date in the
-URL; G1b URLs only carry the month), ``full_refresh`` (true: fetch every
-article again; only new or changed ones are exported). Settings:
-``STDCRAWL_SITE_URL`` (send every request for a stdaily host to this base
-instead, e.g. a replica), ``STDCRAWL_WEB_NODE_ID`` (the channel's ``/web/``
-node id, when the navigation does not give it), ``STDCRAWL_NOW``.
-Failures: every page that fails or is skipped is a log line and a
-``stdcrawl/spider/...`` stats counter; nothing is dropped silently.
+Every article request ends in exactly one place: an item (then exported,
+unchanged or a duplicate of another record, decided by the pipelines), a
+bare tombstone (a 404 or 410: the state pipeline knows whether it was
+exported), pending (the state store remembers it and the next run fetches it
+again), or an expected skip (another channel's article, a page robots.txt
+forbids). Each is a log line and a ``stdcrawl/spider/...`` counter
+(:mod:`stdcrawl.events`).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -35,38 +28,25 @@ import scrapy
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import get_retry_request
-from scrapy.exceptions import CloseSpider, DontCloseSpider, IgnoreRequest
+from scrapy.exceptions import CloseSpider, DontCloseSpider
 from scrapy.http import Request, Response
-from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from stdcrawl.channels import CHANNELS, Channel, find_channel
-from stdcrawl.dedupe import merge_twins, title_key
-from stdcrawl.downloadermiddlewares.redirectguard import RedirectRefused
+from stdcrawl import events, failures
+from stdcrawl.channels import Channel, find_channel, is_labelled
+from stdcrawl.clock import utc_now
+from stdcrawl.events import Page
 from stdcrawl.extract import NotAnArticle, damage, extract_article, extract_listing, extract_navigation
 from stdcrawl.extract.listing import ListEntry
-from stdcrawl.extensions.ledger import ExportLedger, utc_now
 from stdcrawl.record import Article, Tombstone
-from stdcrawl.state import Known, StateStore
-from stdcrawl.urls import (
-    CANONICAL_BASE,
-    HOME_LEGACY,
-    HOME_WEB,
-    ArticleURL,
-    Generation,
-    ListURL,
-    SiteMap,
-    parse_article_url,
-    parse_list_url,
-    url_key,
-)
+from stdcrawl.spiders.options import CrawlOptions, UsageError, parse
+from stdcrawl.state.ledger import ExportLedger
+from stdcrawl.stories import merge_twins
+from stdcrawl.urls import CANONICAL_BASE, HOME_LEGACY, HOME_WEB, ListURL
+from stdcrawl.walk import Fetch, Policy, Step, Walk, channel_lists, fallback_lists, web_list
 
 PARKED_BATCH = 500  # twin pairs released per idle: the queue never holds them all at once
-_TWIN_GENERATIONS = (Generation.G1B, Generation.G2)
-
-
-def _stat(name: str) -> str:
-    return f"stdcrawl/spider/{name}"
+PERMANENT = frozenset({301, 308})  # a redirect that says the requested URL is another name of the page
 
 
 class StdailySpider(scrapy.Spider):
@@ -74,471 +54,358 @@ class StdailySpider(scrapy.Spider):
 
     name = "stdaily"
     default_channel: str | None = None
-    site: SiteMap
-    web_node: str | None = None
-    recheck: dt.timedelta
-    known_streak: int
-    now: dt.datetime
-    walk_to_end = False  # the last run did not finish its walk: no stopping at known articles
-    _ledger: ExportLedger | None = None
+    options: CrawlOptions
+    walk: Walk
 
-    def __init__(
-        self,
-        channel: str | None = None,
-        since: str | None = None,
-        until: str | None = None,
-        full_refresh: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        # A bad argument must not end in a traceback: it is reported and closes the
-        # spider at start (finish reason "usage_error").
+    def __init__(self, **args: Any) -> None:
+        super().__init__()  # not **args: Scrapy would set each argument as an attribute (-a name=... renames the spider)
+        self.args = args
         self.usage_error: str | None = None
-        self.channel = self._parse_channel(channel)
-        self.channel_slug = self.channel.slug if self.channel else "none"  # feed URIs use %(channel_slug)s
-        self.since = self._parse_date("since", since)
-        self.until = self._parse_date("until", until)
-        if self.since and self.until and self.since > self.until:
-            self._bad_usage(f"since={self.since} is after until={self.until}")
-        self.full_refresh = self._parse_flag("full_refresh", full_refresh)
-        self.store: StateStore | None = None  # not `state`: Scrapy keeps a JOBDIR's spider state there
-        self._rechecked = False
-        self._streaks: dict[tuple[str, str], int] = {}
-        self._lists_started: set[tuple[str, str]] = set()
-        self._homes_pending = 2
-        self._seen: set[int] = set()  # url_key of every article URL routed: fetched at most once
-        self._parked: list[tuple[ArticleURL, ListEntry]] = []
-        self._ready: list[tuple[ListEntry, ListEntry | None]] = []  # paired, waiting for their batch
-
-    def _bad_usage(self, message: str) -> None:
-        self.usage_error = self.usage_error or message
-
-    def _parse_channel(self, value: str | None) -> Channel | None:
-        names = ", ".join(c.name for c in CHANNELS)
-        if self.default_channel and value and find_channel(value) != find_channel(self.default_channel):
-            self._bad_usage(
-                f"the {self.name!r} spider crawls {self.default_channel} only; "
-                f"use `scrapy crawl stdaily -a channel={value}` for another channel"
-            )
-            return None
-        value = value or self.default_channel
-        if not value:
-            self._bad_usage(f"missing -a channel=NAME; one of: {names}")
-            return None
-        channel = find_channel(value)
-        if channel is None:
-            self._bad_usage(f"unknown channel {value!r}; one of: {names}")
-        return channel
-
-    def _parse_date(self, name: str, value: str | None) -> dt.date | None:
-        if not value:
-            return None
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            self._bad_usage(f"{name}={value!r} is not a date: expected YYYY-MM-DD")
-            return None
-
-    def _parse_flag(self, name: str, value: str | None) -> bool:
-        if value is None or value.strip().lower() in ("", "0", "false", "no", "off"):
-            return False
-        if value.strip().lower() in ("1", "true", "yes", "on"):
-            return True
-        self._bad_usage(f"{name}={value!r}: expected true or false")
-        return False
+        self.channel: Channel | None = None
+        self.channel_slug = "none"  # feed URIs may use %(channel_slug)s
+        self._ledger: ExportLedger | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> StdailySpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
+        problems = crawler.settings.getlist("STDCRAWL_SETTINGS_ERRORS")  # found by the add-on
         try:
-            spider.site = SiteMap(crawler.settings.get("STDCRAWL_SITE_URL") or "")
-        except ValueError as exc:
-            spider.site = SiteMap()
-            spider._bad_usage(str(exc))
-        spider.allowed_domains = [spider.site.host]
-        settings = crawler.settings
-        spider.web_node = str(settings.get("STDCRAWL_WEB_NODE_ID") or "").strip() or None
-        if spider.web_node and not spider.web_node.isdigit():
-            spider._bad_usage(f"STDCRAWL_WEB_NODE_ID must be a number, got {spider.web_node!r}")
-        spider.recheck = dt.timedelta(days=settings.getfloat("STDCRAWL_RECHECK_DAYS", 3))
-        spider.known_streak = settings.getint("STDCRAWL_KNOWN_STREAK", 10)
-        spider.now = dt.datetime.now(dt.UTC)
-        if now := settings.get("STDCRAWL_NOW"):
-            try:
-                spider.now = dt.datetime.fromisoformat(now)
-                if spider.now.tzinfo is None:
-                    raise ValueError
-            except ValueError:
-                spider._bad_usage(f"STDCRAWL_NOW={now!r} is not an ISO 8601 time with a UTC offset")
+            spider.options = parse(spider.name, spider.default_channel, spider.args, crawler.settings)
+            spider.channel, spider.channel_slug = spider.options.channel, spider.options.channel.slug
+            spider.allowed_domains = [spider.options.site.host]
+        except UsageError as exc:
+            spider.usage_error = str(exc)
+        if problems:
+            spider.usage_error = problems[0]
         crawler.signals.connect(spider._on_idle, signal=signals.spider_idle)
         return spider
 
-    # -- requests -------------------------------------------------------------------------
+    # -- start -------------------------------------------------------------------------------
 
-    def _request(self, canonical: str, callback: Any, priority: int = 0, **cb_kwargs: Any) -> Request:
+    async def start(self) -> AsyncIterator[Any]:
+        if self.usage_error:
+            self.logger.error("Bad usage: %s", self.usage_error)
+            self._inc(events.USAGE_ERROR)
+            raise CloseSpider("usage_error")
+        self._ledger = self.crawler.get_extension(ExportLedger)
+        store = self._ledger.store if self._ledger else None
+        opts = self.options
+        walk_to_end = False
+        if opts.full_refresh or (store is not None and len(store) == 0):
+            self._inc(events.FULL_RUN)  # every article fetched: comparable to earlier full runs
+        elif store is not None:
+            last = store.last_run(self.name, opts.channel.name, self.crawler.settings.get("STDCRAWL_RUN_ID"))
+            if last is not None and not last.walk_complete:
+                # Stopping at known articles assumes the older ones are known too: not after a run that was
+                # stopped, killed or lost list pages. Walk the lists to their end, fetching what is new.
+                self.logger.warning("The last run did not finish walking the lists: walking them to their end this time")
+                self._inc(events.WALK_RESUMED)
+                walk_to_end = True
+        policy = Policy(
+            incremental=store is not None and not (opts.full_refresh or opts.since or opts.until or walk_to_end),
+            known_streak=opts.known_streak, recheck=opts.recheck, now=opts.now, max_pages=opts.max_list_pages,
+            since=opts.since, until=opts.until, full_refresh=opts.full_refresh,
+        )
+        self.walk = self._resumed_walk(policy) or Walk(policy, self._lookup)
+        if opts.web_node:
+            for request in self._start_list(web_list(opts.web_node)):
+                yield request
+        self._homes_pending = 2
+        for home in (HOME_LEGACY, HOME_WEB):
+            yield self._get(CANONICAL_BASE + home, self.parse_home, self.home_failed, priority=10)
+
+    def _resumed_walk(self, policy: Policy) -> Walk | None:
+        """With a JOBDIR, Scrapy saves ``spider.state`` when it stops and loads it when the job resumes:
+        the walk (what was routed, the parked twins, how far each list got) lives there."""
+        state = getattr(self, "state", None)
+        if not isinstance(state, dict):
+            return None
+        walk = state.get("walk")
+        if isinstance(walk, Walk):
+            walk.policy, walk.lookup = policy, self._lookup
+            return walk
+        state["walk"] = walk = Walk(policy, self._lookup)
+        return walk
+
+    # -- requests ------------------------------------------------------------------------------
+
+    def _get(self, canonical: str, callback: Any, errback: Any, *, priority: int = 0, meta: dict[str, Any] | None = None,
+             **cb_kwargs: Any) -> Request:
+        # dont_filter: the walk never asks for a URL twice, and Scrapy's duplicate filter would drop a
+        # redirect to a page already fetched without calling the errback: a story lost silently.
         return Request(
-            self.site.fetch_url(canonical),
-            callback=callback,
-            errback=self._failed,
-            cb_kwargs=cb_kwargs,
-            priority=priority,
-            meta={"canonical": canonical},
+            self.options.site.fetch_url(canonical), callback=callback, errback=errback, cb_kwargs=cb_kwargs,
+            priority=priority, meta={"canonical": canonical, **(meta or {})}, dont_filter=True,
         )
 
+    def _article(self, fetch: Fetch) -> Request:
+        self._inc(events.ARTICLES_REQUESTED)
+        return self._get(fetch.entry.url, self.parse_article, self.article_failed, entry=fetch.entry, twin=fetch.twin)
+
     def _inc(self, name: str, count: int = 1) -> None:
-        self.crawler.stats.inc_value(_stat(name), count)
+        self.crawler.stats.inc_value(name, count)
 
     def _sample(self, kind: str, url: str) -> None:
         """Keep a few URLs of a kind of trouble, for the run report (a person can open them)."""
-        samples = self.crawler.stats.get_value(f"stdcrawl/samples/{kind}") or []
-        if len(samples) < self.crawler.settings.getint("STDCRAWL_SAMPLE_URLS", 5):
-            self.crawler.stats.set_value(f"stdcrawl/samples/{kind}", [*samples, url])
+        samples = self.crawler.stats.get_value(events.samples(kind)) or []
+        if len(samples) < self.options.sample_urls:
+            self.crawler.stats.set_value(events.samples(kind), [*samples, url])
 
-    async def start(self) -> AsyncIterator[Any]:
-        for problem in self.crawler.settings.getlist("STDCRAWL_SETTINGS_ERRORS"):  # found by the add-on
-            self._bad_usage(problem)
-        if self.usage_error:
-            self.logger.error("Bad usage: %s", self.usage_error)
-            self._inc("usage_error")
-            raise CloseSpider("usage_error")
-        if isinstance(getattr(self, "state", None), dict):
-            self._keep_walk_in(self.state)
-        if ledger := self.crawler.get_extension(ExportLedger):
-            self.store = ledger.store
-            self._ledger = ledger
-        if self.full_refresh or (self.store is not None and len(self.store) == 0):
-            self.crawler.stats.set_value(_stat("full_run"), 1)  # every article fetched: comparable to earlier full runs
-        elif self.store is not None and self._last_walk_unfinished():
-            # Stopping at known articles assumes the older ones are known too: not after a run that
-            # was stopped, killed or lost list pages. Walk the lists to their end, fetching what is new.
-            self.logger.warning("The last run did not finish walking the lists: walking them to their end this time")
-            self.crawler.stats.set_value(_stat("walk_resumed"), 1)
-            self.walk_to_end = True
-        if self.web_node:
-            for request in self._start_list(ListURL(f"{CANONICAL_BASE}/web/English/node_{self.web_node}.html", "web", self.web_node, 1)):
-                yield request
-        for home in (HOME_LEGACY, HOME_WEB):
-            yield self._request(CANONICAL_BASE + home, self.parse_home, priority=10)
+    def _lookup(self, url: str) -> Any:
+        store = self._ledger.store if self._ledger else None
+        return store.lookup(url) if store is not None else None
 
-    # -- homepages and lists --------------------------------------------------------------
+    # -- homepages -------------------------------------------------------------------------------
 
     def parse_home(self, response: Response) -> Iterator[Request]:
-        labels = {title_key(label) for label in self.channel.labels}
-        for link in extract_navigation(response.text, response.meta["canonical"]):
-            found = parse_list_url(link.url)
-            if found and title_key(link.label) in labels:
-                yield from self._start_list(found)
+        links = extract_navigation(response.body, response.meta["canonical"], content_type=_content_type(response))
+        for first in channel_lists(links, self.options.channel):
+            yield from self._start_list(first)
+        yield from self._home_done()
+
+    def home_failed(self, failure: Failure) -> Iterator[Request]:
+        reason = failures.reason(failure)
+        self.logger.error("Failed to fetch the homepage %s: %s", failure.request.meta["canonical"], reason)
+        self._inc(events.failed(Page.HOME, reason))
         yield from self._home_done()
 
     def _home_done(self) -> Iterator[Request]:
+        """Both homepages are read: a list their navigation does not link is found by its known address."""
         self._homes_pending -= 1
         if self._homes_pending:
             return
-        families = {family for family, _ in self._lists_started}
-        folder = self.channel.legacy_folder
-        if "legacy" not in families and folder:
-            self.logger.warning("The homepages do not link the legacy list of %s; using its known folder %s", self.channel.name, folder)
-            self._inc("lists/fallback")
-            yield from self._start_list(ListURL(f"{CANONICAL_BASE}/English/{folder}/common_list.shtml", "legacy", folder, 1))
-        if "web" not in families:
-            if node := self.channel.web_node:
-                self.logger.warning("The homepages do not link the /web/ list of %s; using its known node %s", self.channel.name, node)
-                self._inc("lists/fallback")
-                yield from self._start_list(ListURL(f"{CANONICAL_BASE}/web/English/node_{node}.html", "web", node, 1))
-            else:
-                self.logger.error(
-                    "Could not find the /web/ list of %s in the homepages' navigation: G2/G3 articles "
-                    "will be missing. Set STDCRAWL_WEB_NODE_ID to the channel's node id.",
-                    self.channel.name,
-                )
-                self._inc("lists/not_found")
+        channel = self.options.channel
+        lists, missing = fallback_lists(channel, self.walk.families)
+        for first in lists:
+            self.logger.warning("The homepages do not link the %s list of %s; using its known address %s", first.family,
+                                channel.name, first.url)
+            self._inc(events.LISTS_FALLBACK)
+            yield from self._start_list(first)
+        if missing:
+            self.logger.error(
+                "Could not find the /web/ list of %s in the homepages' navigation: G2/G3 articles "
+                "will be missing. Set STDCRAWL_WEB_NODE_ID to the channel's node id.", channel.name,
+            )
+            self._inc(events.LISTS_NOT_FOUND)
+            self.walk.lists_missing += 1
+
+    # -- lists ------------------------------------------------------------------------------------
 
     def _start_list(self, first: ListURL) -> Iterator[Request]:
-        key = (first.family, first.list_key)
-        if key in self._lists_started:
-            return
-        self._lists_started.add(key)
-        self.logger.info("Walking the %s list of %s from %s", first.family, self.channel.name, first.page_url(1))
-        yield self._list_request(first, 1)
+        if self.walk.start(first):
+            self.logger.info("Walking the %s list of %s from %s", first.family, self.options.channel.name, first.page_url(1))
+            yield self._list(first)
 
-    def _list_request(self, lst: ListURL, page: int) -> Request:
-        url = lst.page_url(page)
-        return self._request(url, self.parse_list, page=ListURL(url, lst.family, lst.list_key, page))
+    def _list(self, page: ListURL) -> Request:
+        # A list page that redirects (to the homepage, say) is a lost page, not a list: not followed.
+        return self._get(page.url, self.parse_list, self.list_failed, meta={"dont_redirect": True}, page=page)
 
     def parse_list(self, response: Response, page: ListURL) -> Iterator[Request]:
-        listing = extract_listing(response.text, page.url)
-        self._inc("lists/pages")
-        self._inc("lists/offsite_links", listing.offsite_links)
-        self._inc("lists/other_links", listing.other_links)
-        self._inc("lists/duplicate_links", listing.duplicate_links)
-        labels = {title_key(label) for label in self.channel.labels}
-        if listing.section_label and title_key(listing.section_label) not in labels:
-            self.logger.warning("List page %s is labelled %r, not %s", page.url, listing.section_label, self.channel.name)
-            self._inc("lists/label_mismatch")
+        if (kind := damage(response.body)) and (retry := self._retry_damaged(response, kind)):
+            yield retry
+            return
+        listing = extract_listing(response.body, page.url, content_type=_content_type(response))
+        self._inc(events.LIST_PAGES)
+        self._inc(events.LIST_OFFSITE_LINKS, listing.offsite_links)
+        self._inc(events.LIST_OTHER_LINKS, listing.other_links)
+        self._inc(events.LIST_DUPLICATE_LINKS, listing.duplicate_links)
+        if listing.section_label and not is_labelled(self.options.channel, listing.section_label):
+            self.logger.warning("List page %s is labelled %r, not %s", page.url, listing.section_label, self.options.channel.name)
+            self._inc(events.LIST_LABEL_MISMATCH)
         if not listing.entries:
             self.logger.warning("List page %s has no article links", page.url)
-            self._inc("lists/empty")
-            if page.page == 1:  # a later page may just be past the end; a first one means the markup changed
-                self._inc("lists/empty_first")
+            self._inc(events.LIST_EMPTY)
+            if page.page == 1:  # a first page without links means the markup changed
+                self._inc(events.LIST_EMPTY_FIRST)
                 self._sample("empty_list", page.url)
+        yield from self._step(page, self.walk.page_read(page, listing))
+
+    def list_failed(self, failure: Failure) -> Iterator[Request]:
+        page: ListURL = failure.request.cb_kwargs["page"]
+        reason = failures.reason(failure)
+        self._inc(events.failed(Page.LIST, reason))
+        if reason == "robots_txt":
+            self.logger.error("robots.txt forbids the list page %s: obeyed, so its articles are not crawled", page.url)
+        yield from self._step(page, self.walk.page_failed(page, reason), failed=reason)
+
+    def _step(self, page: ListURL, step: Step, failed: str | None = None) -> Iterator[Request]:
+        for name, count in step.counts.items():
+            self._inc(name, count)
+        for fetch in step.fetch:
+            yield self._article(fetch)
+        name = f"the {page.family} list of {self.options.channel.name}"
+        if failed and step.end != "past_end":
+            self.logger.warning("Lost page %d of %s (%s)%s", page.page, name, failed,
+                                "; going on past it" if step.next_page else "; its end is not proven")
+            self._sample("lost_list_page", page.url)
+        if step.next_page is not None:
+            yield self._list(step.next_page)
             return
-        key = (page.family, page.list_key)
-        before_since = 0
-        for entry in listing.entries:
-            article = parse_article_url(entry.url)
-            assert article is not None  # listings only hold article-shaped URLs
-            if self.since and _last_day(article) < self.since:
-                self._inc("entries/before_since")
-                before_since += 1
-                continue
-            if self.until and article.date > self.until:
-                self._inc("entries/after_until")
-                continue
-            known = self._lookup(article.url)
-            self._streaks[key] = self._streaks.get(key, 0) + 1 if known else 0
-            yield from self._route(article, entry, known)
-        if before_since == len(listing.entries):
-            self.logger.info("The %s list of %s reaches %s at page %d: stop", page.family, self.channel.name, self.since, page.page)
-        elif self._incremental and self._streaks.get(key, 0) >= self.known_streak:
-            self.logger.info(
-                "The %s list of %s: %d known articles in a row at page %d: stop", page.family, self.channel.name,
-                self._streaks[key], page.page,
-            )
-            self._inc("lists/stopped_at_known")
+        if step.end in ("last_page", "past_end", "nothing_new"):
+            self.logger.info("%s ends at page %d", name[0].upper() + name[1:], page.page - (step.end == "past_end"))
+            self._inc(events.LIST_END)
+        elif step.end == "known":
+            self.logger.info("%s: %d known articles in a row at page %d: stop", name, self.options.known_streak, page.page)
+            self._inc(events.LIST_STOPPED_AT_KNOWN)
+        elif step.end == "since":
+            self.logger.info("%s reaches %s at page %d: stop", name, self.options.since, page.page)
+            self._inc(events.LIST_STOPPED_AT_SINCE)
         else:
-            yield self._list_request(page, page.page + 1)
+            self.logger.warning("%s stopped at page %d without proving its end (%s): the next run walks it to its end",
+                                name[0].upper() + name[1:], page.page, step.end)
+            self._inc(events.LIST_INCOMPLETE)
 
-    def _last_walk_unfinished(self) -> bool:
-        assert self.store is not None
-        run_id = self.crawler.settings.get("STDCRAWL_RUN_ID")
-        last = self.store.last_run_stats(self.name, self.channel.name if self.channel else None, run_id)
-        return last is not None and not last.get(_stat("walk_complete"))
-
-    def closed(self, reason: str) -> None:
-        """The walk is complete when the run finished and no list page was lost: the next run may stop at known articles."""
-        lost = sum(v for k, v in self.crawler.stats.get_stats().items() if k.startswith(_stat("failed/parse_list")))
-        if reason == "finished" and not lost and not (self._parked or self._ready):
-            self.crawler.stats.set_value(_stat("walk_complete"), 1)
-
-    def _keep_walk_in(self, state: dict[str, Any]) -> None:
-        """With a JOBDIR, Scrapy saves ``spider.state`` when it stops and loads it when the job resumes:
-        keep there what the walk knows beyond its queued requests, the parked twins above all."""
-        self._seen = state.setdefault("seen", self._seen)
-        self._parked = state.setdefault("parked", self._parked)
-        self._ready = state.setdefault("ready", self._ready)
-        self._streaks = state.setdefault("streaks", self._streaks)
-        self._lists_started = state.setdefault("lists_started", self._lists_started)
-
-    @property
-    def _incremental(self) -> bool:
-        """Stop at known articles; a backfill range or a full refresh walks the lists to their end."""
-        return self.store is not None and not (self.full_refresh or self.since or self.until or self.walk_to_end)
-
-    def _fetch_again(self, known: Known) -> bool:
-        if self.full_refresh or known.deleted:
-            return True
-        published = dt.datetime.fromisoformat(known.published_at) if known.published_at else None
-        return published is not None and self.now - published < self.recheck
-
-    def _route(self, article: ArticleURL, entry: ListEntry, known: Known | None) -> Iterator[Request]:
-        self._inc("entries")
-        if (key := url_key(article.url)) in self._seen:
-            self._inc("entries/duplicate")
-            return
-        self._seen.add(key)
-        if known is not None:
-            if not self._fetch_again(known):
-                self._inc("entries/known")
-                return
-            self._inc("entries/recheck")
-        if article.generation in _TWIN_GENERATIONS:
-            self._parked.append((article, entry))  # may have a twin in the other list
-            return
-        yield self._request(article.url, self.parse_article, entry=entry)
+    # -- once the lists are walked ----------------------------------------------------------------
 
     def _on_idle(self) -> None:
-        """The lists are walked: re-check young articles they no longer show, then pair and fetch the parked entries."""
-        requests = self._recheck_unlisted() + self._unpark()
+        """Re-check young articles the lists no longer show and pending ones, then fetch the parked twins."""
+        if self.usage_error or not hasattr(self, "walk"):
+            return
+        requests: list[Request] = []
+        store = self._ledger.store if self._ledger else None
+        if store is not None and not self.walk.unlisted_done:
+            young = store.published_since(self.options.channel.name, self.options.now - self.options.recheck)
+            fetches, counts = self.walk.unlisted(store.pending(self.options.channel.name), young)
+            for name, count in counts.items():
+                self._inc(name, count)
+            requests += [self._article(f) for f in fetches]
+        batch, paired = self.walk.release(PARKED_BATCH)
+        self._inc(events.TWINS_PAIRED, paired)
+        requests += [self._article(f) for f in batch]
         for request in requests:
             self.crawler.engine.crawl(request)
         if requests:
             raise DontCloseSpider
 
-    def _recheck_unlisted(self) -> list[Request]:
-        """Articles earlier runs could not get, and young articles the lists did not show
-        (removed, or past where paging stopped: gone ones become tombstones)."""
-        if self.store is None or self._rechecked or self.usage_error:
-            return []
-        self._rechecked = True
-        again = [(url, summary, "entries/pending") for url, summary in self.store.pending(self.channel.name)]
-        if self._incremental:
-            young = self.store.published_since(self.channel.name, self.now - self.recheck)
-            again += [(known.url, known.summary, "entries/recheck_unlisted") for known in young]
-        requests = []
-        for url, summary, stat in again:
-            if (key := url_key(url)) in self._seen:
-                continue
-            self._seen.add(key)
-            self._inc(stat)
-            requests.append(self._request(url, self.parse_article, entry=ListEntry(url, "", summary)))
-        return requests
+    def closed(self, reason: str) -> None:
+        if self.usage_error or not hasattr(self, "walk"):
+            return
+        complete = reason == "finished" and self.walk.complete
+        if self._ledger is not None:
+            self._ledger.walk_complete = complete
+        if not complete and reason == "finished":
+            for why in self.walk.incomplete():
+                self.logger.warning("The walk is not complete: %s; the next run walks the lists to their end", why)
+            self.crawler.stats.set_value(events.WALK_INCOMPLETE, self.walk.incomplete())
 
-    def _unpark(self) -> list[Request]:
-        """Pair the parked entries once the lists are walked, then release them a batch per idle."""
-        if self._parked:
-            self._ready.extend(self._pair(self._parked))
-            self._parked.clear()
-        batch = self._ready[:PARKED_BATCH]
-        del self._ready[:PARKED_BATCH]
-        return [self._request(entry.url, self.parse_article, entry=entry, twin=twin) for entry, twin in batch]
-
-    def _pair(self, parked: list[tuple[ArticleURL, ListEntry]]) -> list[tuple[ListEntry, ListEntry | None]]:
-        """G2 entries with their G1b twin (same title) when there is one; G1b entries left alone."""
-        legacy: dict[str, list[ListEntry]] = {}
-        for article, entry in parked:
-            if article.generation is Generation.G1B:
-                legacy.setdefault(title_key(entry.title), []).append(entry)
-        pairs: list[tuple[ListEntry, ListEntry | None]] = []
-        for article, entry in parked:
-            if article.generation is not Generation.G2:
-                continue
-            twins = legacy.get(title_key(entry.title))
-            twin = twins.pop(0) if twins else None
-            if twin is not None:
-                self._inc("twins/paired")
-            pairs.append((entry, twin))
-        return pairs + [(entry, None) for entries in legacy.values() for entry in entries]
-
-    # -- articles -------------------------------------------------------------------------
+    # -- articles ----------------------------------------------------------------------------------
 
     def parse_article(self, response: Response, entry: ListEntry, twin: ListEntry | None = None) -> Iterator[Any]:
-        if retry := self._retry_if_damaged(response):
+        if (kind := damage(response.body)) and (retry := self._retry_damaged(response, kind)):
             yield retry
             return
-        article = self._read(response, entry, pending=twin is None)
+        article = self._read(response, entry)
         if twin is None:
-            if article:
+            if article is not None:
                 yield article
             return
-        if article is None:
-            yield self._request(twin.url, self.parse_article, entry=twin)
+        if article is None:  # this page did not read; its twin may still carry the story
+            yield self._article(Fetch(twin))
             return
-        yield self._request(twin.url, self.parse_twin, entry=twin, first=article)
+        self._inc(events.ARTICLES_REQUESTED)
+        yield self._get(twin.url, self.parse_twin, self.twin_failed, entry=twin, first=article)
 
     def parse_twin(self, response: Response, entry: ListEntry, first: Article) -> Iterator[Any]:
-        if retry := self._retry_if_damaged(response):
+        if (kind := damage(response.body)) and (retry := self._retry_damaged(response, kind)):
             yield retry
             return
-        second = self._read(response, entry, pending=False)  # the first page is the story
+        second = self._read(response, entry, pending=False)  # the first page is the story already
         records = merge_twins(first, second) if second else [first]
         if second:
-            self._inc("twins/merged" if len(records) == 1 else "twins/differ")
+            self._inc(events.TWINS_MERGED if len(records) == 1 else events.TWINS_DIFFER)
             if len(records) == 2:
                 self.logger.warning("Twin pages %s and %s have different content: both kept", first.url, second.url)
         yield from records
 
-    def _retry_if_damaged(self, response: Response) -> Request | None:
-        """An empty or cut-off 200 is a server hiccup: retried like a 503, within Scrapy's retry budget.
-        When the budget is spent, extraction refuses the page and it stays pending."""
-        kind = damage(response.body)
-        if kind is None:
-            return None
-        self._inc(f"articles/damaged/{kind}")
+    def article_failed(self, failure: Failure) -> Iterator[Any]:
+        request = failure.request
+        canonical, reason = request.meta["canonical"], failures.reason(failure)
+        self._inc(events.failed(Page.ARTICLE, reason))
+        if reason == "robots_txt":
+            self.logger.info("Not fetching %s: robots.txt forbids it", canonical)
+            return
+        if reason in failures.GONE:
+            # A bare tombstone: the state pipeline knows whether this article was ever exported.
+            self.logger.info("%s answers %s", canonical, reason)
+            yield Tombstone("", canonical, [], self.options.channel.name, failures.status(reason) or 404, utc_now(),
+                            run_id=self.crawler.settings.get("STDCRAWL_RUN_ID"))
+        else:
+            self.logger.warning("Failed to fetch the article %s: %s", canonical, reason)
+            self._pending(canonical, request.cb_kwargs.get("entry"), reason)
+        if twin := request.cb_kwargs.get("twin"):
+            yield self._article(Fetch(twin))  # the twin may still carry the story
+
+    def twin_failed(self, failure: Failure) -> Iterator[Any]:
+        reason = failures.reason(failure)
+        self._inc(events.failed(Page.ARTICLE, reason))
+        self.logger.info("The twin page %s failed (%s): its story is read from %s", failure.request.meta["canonical"],
+                         reason, failure.request.cb_kwargs["first"].url)
+        yield failure.request.cb_kwargs["first"]
+
+    def _retry_damaged(self, response: Response, kind: str) -> Request | None:
+        """An empty or cut-off 200 is a server hiccup: retried like a 503, within Scrapy's retry budget."""
+        self._inc(f"{events.ARTICLES_DAMAGED}/{kind}")
         return get_retry_request(response.request, spider=self, reason=f"damaged_{kind}")
 
-    def _fail(self, url: str, entry: ListEntry | None, reason: str) -> None:
+    def _pending(self, url: str, entry: ListEntry | None, reason: str) -> None:
         """An article this run could not get: pending for the next run, never marked done."""
-        if self._ledger is not None and self.channel is not None:
-            self._ledger.failed(url, self.channel.name, entry.summary if entry else None, reason)
-            self._sample("pending", url)
+        if self._ledger is not None:
+            self._ledger.failed(url, self.options.channel.name, entry.summary if entry else None, reason)
+        self._sample("pending", url)
 
     def _read(self, response: Response, entry: ListEntry, *, pending: bool = True) -> Article | None:
-        url = response.meta["canonical"]
-        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1") or None
+        requested = response.meta["canonical"]
+        url = self._landed(response, requested, pending=pending)
         try:
-            article = extract_article(response.body, url, content_type=content_type)
+            article = extract_article(response.body, url, content_type=_content_type(response))
         except NotAnArticle as exc:
             self.logger.warning("Not an article: %s (%s)", url, exc)
-            self._inc("articles/not_article")
+            self._inc(events.ARTICLES_NOT_ARTICLE)
             self._sample("not_article", url)
             if pending:
-                self._fail(url, entry, f"not an article: {exc}")
+                self._pending(requested, entry, f"not an article: {exc}")
             return None
-        found = find_channel(article.channel) if article.channel else None
-        if found is not None and found != self.channel:
-            self.logger.info("Skipping %s: it belongs to %s, not %s", url, found.name, self.channel.name)
-            self._inc("articles/other_channel")
-            return None
-        if article.channel and found is None:
+        channel = self.options.channel
+        if article.section_label and not is_labelled(channel, article.section_label):
+            if (other := find_channel(article.section_label)) is not None:
+                self.logger.info("Skipping %s: it belongs to %s, not %s", url, other.name, channel.name)
+                self._inc(events.ARTICLES_OTHER_CHANNEL)
+                return None
             self.logger.warning("Unknown section label %r on %s", article.section_label, url)
-            self._inc("articles/unknown_label")
-        self._inc("articles/extracted")
+            self._inc(events.ARTICLES_UNKNOWN_LABEL)
+        self._inc(events.ARTICLES_EXTRACTED)
         path = article.parser.rsplit("/", 1)[-1]
-        self._inc(f"articles/path/{path}")
-        if path == "text":
-            self._sample("text_fallback", url)
-        article.channel = self.channel.name
+        self._inc(events.article_path(path))
+        if article.template:
+            self._inc(events.template(article.template))
+            self._sample(f"template/{article.template}", url)
+        if article.replacement_chars:
+            self._inc(events.ARTICLES_CHARSET_DAMAGE)
+            self._sample("replacement_chars", url)
+        if url != requested and response.meta.get("redirect_reasons", [None])[-1] in PERMANENT:
+            article.aliases = [requested]  # the list's link is another name of this page
+        article.channel = channel.name
         article.fetched_url = response.url
         article.summary = entry.summary
         article.crawled_at = utc_now()
+        article.run_id = self.crawler.settings.get("STDCRAWL_RUN_ID")
         return article
 
-    # -- failures -------------------------------------------------------------------------
-
-    def _failed(self, failure: Failure) -> Iterator[Any]:
-        request = failure.request
-        canonical = request.meta.get("canonical", request.url)
-        callback = getattr(request.callback, "__name__", "")
-        message = str(failure.value).lower()
-        if failure.check(HttpError):
-            status = failure.value.response.status
-            reason = f"http_{status}"
-        elif failure.check(RedirectRefused):
-            reason = failure.value.reason
-        elif "max size" in message or "maxsize" in message:  # DOWNLOAD_MAXSIZE, announced or reached inflating
-            reason = "too_large"
-        elif failure.check(IgnoreRequest):
-            reason = "robots_txt" if "robots" in message else "ignored"
-        else:
-            reason = failure.type.__name__ if failure.type else "error"
-        page = request.cb_kwargs.get("page")
-        if callback == "parse_list" and reason == "http_404" and page and page.page > 1:
-            self.logger.info("The %s list of %s ends at page %d", page.family, self.channel.name, page.page - 1)
-            self._inc("lists/end")
-            return
-        if callback == "parse_list" and reason == "robots_txt":
-            self.logger.error("robots.txt forbids the list page %s: obeyed, so its articles are not crawled", canonical)
-        level = logging.INFO if reason == "robots_txt" else logging.WARNING if callback == "parse_article" else logging.ERROR
-        self.logger.log(level, "Failed to fetch %s (%s): %s", canonical, callback, reason)
-        self._inc(f"failed/{callback or 'unknown'}/{reason}")
-        if callback == "parse_home":
-            yield from self._home_done()
-        elif callback == "parse_twin":
-            yield request.cb_kwargs["first"]  # the twin is gone: the first page is still the story
-        elif callback == "parse_article":
-            if twin := request.cb_kwargs.get("twin"):
-                # The twin stands for the story; were this page pending, a later run could export it twice.
-                yield self._request(twin.url, self.parse_article, entry=twin)
-            elif reason in ("http_404", "http_410") and (known := self._lookup(canonical)) is not None:
-                if not known.deleted:  # a known article is gone: the lake must hide it
-                    yield Tombstone(
-                        known.id, known.url, list(known.aliases), self.channel.name, int(reason[5:]), utc_now(),
-                        known.revision + 1, known.content_hash,
-                    )
-            elif reason != "robots_txt":
-                self._fail(canonical, request.cb_kwargs.get("entry"), reason)
+    def _landed(self, response: Response, requested: str, *, pending: bool) -> str:
+        """The canonical URL of the page that answered: the one requested, unless a redirect within the site
+        led elsewhere. A temporary redirect to another page does not say where the requested story is:
+        that one stays pending."""
+        url = self.options.site.canonical(response.url) or requested
+        if url != requested:
+            self._inc(events.ARTICLES_REDIRECTED)
+            if pending and response.meta.get("redirect_reasons", [None])[-1] not in PERMANENT:
+                self.logger.warning("%s redirects for now to %s: read that page, and fetch %s again next run", requested, url, requested)
+                self._pending(requested, None, "redirect_temporary")
+        return url
 
 
-    def _lookup(self, url: str) -> Known | None:
-        return self.store.lookup(url) if self.store else None
-
-
-def _last_day(article: ArticleURL) -> dt.date:
-    """The latest date an article URL allows: G1b URLs only carry the month."""
-    if article.generation is not Generation.G1B:
-        return article.date
-    following = (article.date.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    return following - dt.timedelta(days=1)
+def _content_type(response: Response) -> str | None:
+    return response.headers.get(b"Content-Type", b"").decode("latin-1") or None
 
 
 class CooperationSpider(StdailySpider):

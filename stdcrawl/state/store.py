@@ -1,12 +1,18 @@
 """The state store: the only memory between runs, one SQLite file in the data dir.
 
 Per article it keeps what the last *stored* export said: id, canonical URL and
-aliases, content hash, revision, published time, list summary, first and last
-seen, last exported, and whether a tombstone went out. It is written by the export ledger
-only, in one transaction per stored feed part, so a crash (even ``kill -9``)
-leaves it at the last part known to be stored: what came after is redone by
-the next run, nothing before it is. WAL journaling with full sync makes each
-commit durable; a damaged file is reported, never silently replaced.
+aliases, content hash, fingerprint, revision, published time, list summary,
+first and last seen, last exported, and whether a tombstone went out; per run
+its facts (finish reason, whether its list walk was complete, its counts and
+stats, whether its lake folders are finished); the lake parts stored; the
+articles a run could not get (pending).
+
+This module reads and writes SQL; only the ledger (:mod:`stdcrawl.state.ledger`)
+calls the writing methods, in one transaction per stored feed part, so a crash
+(even ``kill -9``) leaves it at the last part known to be stored: what came
+after is redone by the next run, nothing before it is. WAL journaling with
+full sync makes each commit durable; a damaged file is reported, never
+silently replaced. Schema version 2 (version 1 files are migrated in place).
 """
 
 from __future__ import annotations
@@ -22,7 +28,9 @@ from typing import Any
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# content_hash definitions: 1 covered image URLs, source and editor; 2 is the story's own content.
+HASH_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -38,8 +46,11 @@ CREATE TABLE IF NOT EXISTS articles (
     last_seen TEXT NOT NULL,
     last_exported TEXT NOT NULL,
     last_run TEXT NOT NULL,
-    deleted_at TEXT
+    deleted_at TEXT,
+    fingerprint TEXT,
+    hash_version INTEGER NOT NULL DEFAULT 2
 );
+CREATE INDEX IF NOT EXISTS articles_content ON articles(content_hash);
 CREATE TABLE IF NOT EXISTS urls (
     url TEXT PRIMARY KEY,
     id TEXT NOT NULL REFERENCES articles(id)
@@ -63,7 +74,9 @@ CREATE TABLE IF NOT EXISTS runs (
     finish_reason TEXT,
     counts TEXT,
     stats TEXT,
-    complete INTEGER NOT NULL DEFAULT 0
+    complete INTEGER NOT NULL DEFAULT 0,
+    walk_complete INTEGER,
+    exit_status INTEGER
 );
 CREATE TABLE IF NOT EXISTS parts (
     key TEXT PRIMARY KEY,
@@ -75,6 +88,16 @@ CREATE TABLE IF NOT EXISTS parts (
     stored_at TEXT NOT NULL
 );
 """
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """A known article read again with unchanged content."""
+
+    id: str
+    urls: tuple[str, ...] = ()  # URLs it was met at this time (its aliases from now on)
+    content_hash: str | None = None  # its hash by today's definition, when the stored one is older
+    fingerprint: str | None = None
 
 
 class StateError(RuntimeError):
@@ -93,6 +116,8 @@ class Known:
     published_at: str | None
     deleted: bool
     summary: str | None = None
+    hash_version: int = HASH_VERSION
+    fingerprint: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +142,7 @@ class Run:
     finish_reason: str | None
     counts: dict[str, Any]
     complete: bool
+    walk_complete: bool | None = None  # None: the run never said (it was killed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +158,15 @@ class Export:
     content_hash: str | None
     revision: int
     summary: str | None = None
+    fingerprint: str | None = None
+
+
+_MIGRATE_1_TO_2 = """
+ALTER TABLE articles ADD COLUMN fingerprint TEXT;
+ALTER TABLE articles ADD COLUMN hash_version INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE runs ADD COLUMN walk_complete INTEGER;
+ALTER TABLE runs ADD COLUMN exit_status INTEGER;
+"""
 
 
 class StateStore:
@@ -146,8 +181,11 @@ class StateStore:
             if self.db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                 raise sqlite3.DatabaseError("quick_check failed")
             version = self.db.execute("PRAGMA user_version").fetchone()[0]
-            if version not in (0, SCHEMA_VERSION):
+            if version not in (0, 1, SCHEMA_VERSION):
                 raise StateError(f"state file {path} has schema version {version}; this stdcrawl reads {SCHEMA_VERSION}")
+            if version == 1:
+                # Articles exported before keep hash_version 1: their hash is compared the old way once.
+                self.db.executescript("BEGIN IMMEDIATE;" + _MIGRATE_1_TO_2 + f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
             self.db.executescript(_SCHEMA)
             self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
@@ -164,16 +202,29 @@ class StateStore:
     def __len__(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
 
-    _KNOWN = "SELECT id, url, aliases, content_hash, revision, published_at, deleted_at, summary FROM articles"
+    def is_new(self) -> bool:
+        """Nothing was ever recorded here: no article and no run."""
+        return len(self) == 0 and self.db.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 0
+
+    _KNOWN = ("SELECT id, url, aliases, content_hash, revision, published_at, deleted_at, summary, hash_version, fingerprint "
+              "FROM articles")
 
     @staticmethod
     def _known(row: tuple[Any, ...]) -> Known:
-        return Known(row[0], row[1], tuple(json.loads(row[2])), row[3], row[4], row[5], row[6] is not None, row[7])
+        return Known(row[0], row[1], tuple(json.loads(row[2])), row[3], row[4], row[5], row[6] is not None, row[7], row[8], row[9])
 
     def lookup(self, key: str) -> Known | None:
         """The article known by this id, canonical URL or alias."""
         row = self.db.execute(
             f"{self._KNOWN} WHERE id = ?1 OR id = (SELECT id FROM urls WHERE url = ?1)", (key,)
+        ).fetchone()
+        return self._known(row) if row else None
+
+    def lookup_content(self, content_hash: str) -> Known | None:
+        """The story whose last exported revision has this content (a twin met at its other URL)."""
+        row = self.db.execute(
+            f"{self._KNOWN} WHERE content_hash = ? AND hash_version = ? ORDER BY deleted_at IS NOT NULL, first_seen LIMIT 1",
+            (content_hash, HASH_VERSION),
         ).fetchone()
         return self._known(row) if row else None
 
@@ -208,15 +259,16 @@ class StateStore:
                     continue
                 self.db.execute(
                     "INSERT INTO articles (id, url, aliases, channel, published_at, summary, content_hash, revision, "
-                    "first_seen, last_seen, last_exported, last_run, deleted_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL) "
+                    "first_seen, last_seen, last_exported, last_run, deleted_at, fingerprint, hash_version) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?) "
                     "ON CONFLICT(id) DO UPDATE SET url = excluded.url, aliases = excluded.aliases, "
                     "channel = excluded.channel, published_at = excluded.published_at, "
                     "summary = coalesce(excluded.summary, articles.summary), "
                     "content_hash = excluded.content_hash, revision = excluded.revision, last_seen = excluded.last_seen, "
-                    "last_exported = excluded.last_exported, last_run = excluded.last_run, deleted_at = NULL",
+                    "last_exported = excluded.last_exported, last_run = excluded.last_run, deleted_at = NULL, "
+                    "fingerprint = excluded.fingerprint, hash_version = excluded.hash_version",
                     (e.id, e.url, json.dumps(list(e.aliases)), e.channel, e.published_at, e.summary, e.content_hash,
-                     e.revision, at, at, at, run_id),
+                     e.revision, at, at, at, run_id, e.fingerprint, HASH_VERSION),
                 )
                 for url in (e.url, *e.aliases):
                     self.db.execute("INSERT OR REPLACE INTO urls (url, id) VALUES (?, ?)", (url, e.id))
@@ -230,23 +282,36 @@ class StateStore:
             )
 
     def finish_run(
-        self, run_id: str, finished_at: str, finish_reason: str, counts: dict[str, Any], stats: dict[str, Any] | None = None
+        self, run_id: str, finished_at: str, finish_reason: str, counts: dict[str, Any], stats: dict[str, Any] | None = None,
+        *, walk_complete: bool = False, exit_status: int | None = None,
     ) -> None:
         with self._transaction():
             self.db.execute(
-                "UPDATE runs SET finished_at = ?, finish_reason = ?, counts = ?, stats = ? WHERE run_id = ?",
+                "UPDATE runs SET finished_at = ?, finish_reason = ?, counts = ?, stats = ?, walk_complete = ?, exit_status = ? "
+                "WHERE run_id = ?",
                 (finished_at, finish_reason, json.dumps(counts, sort_keys=True),
-                 json.dumps(stats or {}, sort_keys=True, default=str), run_id),
+                 json.dumps(stats or {}, sort_keys=True, default=str), int(walk_complete), exit_status, run_id),
             )
 
-    def last_run_stats(self, spider: str, channel: str | None, before: str) -> dict[str, Any] | None:
-        """The stats of the run of this spider and channel that started last before ``before`` (a run id);
-        an empty dict for a run that never finished (killed), None when there was none."""
+    def set_exit_status(self, run_id: str, exit_status: int) -> None:
+        with self._transaction():
+            self.db.execute("UPDATE runs SET exit_status = ? WHERE run_id = ?", (exit_status, run_id))
+
+    def last_run(self, spider: str, channel: str | None, before: str) -> Run | None:
+        """The run of this spider and channel that started last, other than ``before`` (a run id)."""
         row = self.db.execute(
-            "SELECT stats FROM runs WHERE spider = ? AND channel IS ? AND run_id != ? ORDER BY started_at DESC LIMIT 1",
+            f"{self._RUN} WHERE spider = ? AND channel IS ? AND run_id != ? ORDER BY started_at DESC LIMIT 1",
             (spider, channel, before),
         ).fetchone()
-        return None if row is None else json.loads(row[0] or "{}")
+        return self._run(row) if row else None
+
+    _RUN = ("SELECT run_id, spider, channel, dt, started_at, finished_at, finish_reason, counts, complete, walk_complete "
+            "FROM runs")
+
+    @staticmethod
+    def _run(r: tuple[Any, ...]) -> Run:
+        walk = None if r[9] is None else bool(r[9])
+        return Run(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7] or "{}"), bool(r[8]), walk)
 
     def history(self, spider: str, channel: str | None, limit: int) -> list[dict[str, Any]]:
         """The stats of the last runs of this spider and channel that finished normally, newest first."""
@@ -263,11 +328,11 @@ class StateStore:
 
     def incomplete_runs(self) -> list[Run]:
         """Runs whose run folders were never finished (a crash, a storage outage), oldest first."""
-        rows = self.db.execute(
-            "SELECT run_id, spider, channel, dt, started_at, finished_at, finish_reason, counts, complete FROM runs "
-            "WHERE complete = 0 ORDER BY started_at"
-        )
-        return [Run(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7] or "{}"), bool(r[8])) for r in rows]
+        return [self._run(r) for r in self.db.execute(f"{self._RUN} WHERE complete = 0 ORDER BY started_at")]
+
+    def run(self, run_id: str) -> Run | None:
+        row = self.db.execute(f"{self._RUN} WHERE run_id = ?", (run_id,)).fetchone()
+        return self._run(row) if row else None
 
     def parts(self, run_id: str) -> list[Part]:
         rows = self.db.execute(
@@ -294,13 +359,21 @@ class StateStore:
             self.db.execute("DELETE FROM pending WHERE runs >= ?", (give_up_after,))
         return gone
 
-    def touch(self, ids: Iterable[str], at: str) -> None:
-        """Mark articles seen unchanged: information only, no export decision reads it."""
+    def touch(self, seen: Iterable[Seen], at: str) -> None:
+        """Articles read again unchanged: their last_seen moves, URLs they were met at become aliases,
+        a hash of the old definition is replaced by the current one. No export decision reads last_seen."""
         with self._transaction():
-            for i in ids:
-                self.db.execute("UPDATE articles SET last_seen = ? WHERE id = ?", (at, i))
+            for s in seen:
+                self.db.execute("UPDATE articles SET last_seen = ? WHERE id = ?", (at, s.id))
+                if s.content_hash is not None:
+                    self.db.execute(
+                        "UPDATE articles SET content_hash = ?, hash_version = ?, fingerprint = coalesce(?, fingerprint) "
+                        "WHERE id = ?", (s.content_hash, HASH_VERSION, s.fingerprint, s.id),
+                    )
+                for url in s.urls:
+                    self.db.execute("INSERT OR IGNORE INTO urls (url, id) VALUES (?, ?)", (url, s.id))
                 # Read whole again: a known article that failed an earlier re-check is no longer pending.
-                self.db.execute("DELETE FROM pending WHERE url IN (SELECT url FROM urls WHERE id = ?)", (i,))
+                self.db.execute("DELETE FROM pending WHERE url IN (SELECT url FROM urls WHERE id = ?)", (s.id,))
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
