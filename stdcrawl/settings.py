@@ -92,8 +92,9 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 RETRY_ENABLED = True
 RETRY_TIMES = 3
 DOWNLOADER_MIDDLEWARES = {
-    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-    "stdcrawl.downloadermiddlewares.retryafter.RetryAfterMiddleware": 550,
+    # Above Scrapy's RetryMiddleware (550): a 429/503 with Retry-After pauses the site and is retried
+    # after the wait; every other retry is Scrapy's.
+    "stdcrawl.downloadermiddlewares.retryafter.RetryAfterMiddleware": 560,
     # Above RedirectMiddleware (600): it sees a 3xx response before a redirect is built from it.
     "stdcrawl.downloadermiddlewares.redirectguard.RedirectGuardMiddleware": 650,
 }

@@ -1,0 +1,256 @@
+"""Downloads that stay polite, bounded and honest: Retry-After, damaged pages, header and robots.txt caps.
+
+Unit tests build the middlewares from a real Crawler; the crawls are real
+`stdcrawl crawl` subprocesses with the shipped politeness scaled down (not off),
+against the replica or against small servers of our own on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import FAST, ROOT, exported
+from scrapy import Spider
+from scrapy.crawler import Crawler
+from scrapy.http import HtmlResponse, Request, Response
+from scrapy.utils.test import get_crawler
+
+from stdcrawl import settings as project
+from stdcrawl.downloadermiddlewares.retryafter import RetryAfterInterrupted, RetryAfterMiddleware, retry_after
+from stdcrawl.replica.model import ReplicaConfig
+from stdcrawl.replica.server import ReplicaServer
+from stdcrawl.replica.truth import compare, expected_records
+from stdcrawl.state import StateStore
+from stdcrawl.urls import CANONICAL_BASE
+
+# The shipped politeness, its delays scaled down but on (the replica is our own server).
+POLITE = {
+    "CONCURRENT_REQUESTS": str(project.CONCURRENT_REQUESTS),
+    "CONCURRENT_REQUESTS_PER_DOMAIN": str(project.CONCURRENT_REQUESTS_PER_DOMAIN),
+    "DOWNLOAD_DELAY": "0.1",
+    "AUTOTHROTTLE_ENABLED": "True",
+    "AUTOTHROTTLE_START_DELAY": "0.1",
+}
+SETTINGS = ("RETRY_ENABLED", "RETRY_TIMES", "ROBOTSTXT_OBEY", "STDCRAWL_MAX_RETRY_AFTER")
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+
+@dataclass
+class Finished:
+    returncode: int
+    stats: dict[str, Any]
+    output: str
+    seconds: float
+    peak_rss_mb: float  # the crawl's own peak (VmHWM), sampled while it runs
+
+
+def start(data: Path, site_url: str, **settings: str) -> tuple[subprocess.Popen[bytes], Path]:
+    """Start `stdcrawl crawl` (the scheduled entry point) against site_url; its output goes to a file."""
+    merged = {**FAST, **POLITE, "STDCRAWL_SITE_URL": site_url, "STDCRAWL_DATA_DIR": str(data),
+              "STDCRAWL_STATS_FILE": str(data.parent / "stats.json"), **settings}
+    cmd = [sys.executable, "-m", "stdcrawl", "crawl"] + [a for k, v in merged.items() for a in ("-s", f"{k}={v}")]
+    log = data.parent / "crawl.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    return proc, log
+
+
+def peak_rss_kib(pid: int) -> int | None:
+    """A process's peak resident set so far (VmHWM: since its exec; wait4's ru_maxrss counts the parent's too)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    return next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")), None)
+
+
+def finish(proc: subprocess.Popen[bytes], log: Path, timeout: float) -> Finished:
+    """Wait for the crawl, killing it after ``timeout`` seconds (a test failure)."""
+    started = time.monotonic()
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, peak_rss_kib(proc.pid) or 0)
+        if time.monotonic() - started > timeout:
+            proc.kill()
+            proc.wait()
+            pytest.fail(f"the crawl was still running after {timeout} s:\n" + log.read_text("utf-8", "replace")[-3000:])
+        time.sleep(0.02)
+    stats_file = log.parent / "stats.json"
+    stats = json.loads(stats_file.read_text("utf-8")) if stats_file.exists() else {}
+    return Finished(proc.returncode, stats, log.read_text("utf-8", "replace"), time.monotonic() - started, peak / 1024)
+
+
+def crawl(tmp_path: Path, site_url: str, timeout: float = 60, **settings: str) -> Finished:
+    proc, log = start(tmp_path / "data", site_url, **settings)
+    return finish(proc, log, timeout)
+
+
+def unit_crawler(**settings: Any) -> Crawler:
+    """A real Crawler with the project's values of the settings under test, as if crawling."""
+    crawler = get_crawler(Spider, {**{name: getattr(project, name) for name in SETTINGS}, **settings})
+    crawler.spider = Spider.from_crawler(crawler, name="unit")
+    crawler.crawling = True
+    return crawler
+
+
+def answer(status: int, url: str = "https://www.stdaily.com/web/English/2024-05/08/content_1.html", **headers: str) -> tuple[Request, Response]:
+    request = Request(url)
+    return request, HtmlResponse(url, status=status, headers=headers, body=b"<html><body>Busy</body></html>")
+
+
+def stat(crawler: Crawler, name: str) -> Any:
+    assert crawler.stats is not None
+    return crawler.stats.get_value(name)
+
+
+# -- 1. Retry-After: unit -------------------------------------------------------------------
+
+
+def test_retry_after_is_read_in_seconds_or_as_an_http_date() -> None:
+    assert retry_after(answer(503, **{"Retry-After": "120"})[1]) == 120
+    in_30 = email.utils.formatdate(time.time() + 30, usegmt=True)
+    assert 28 <= (retry_after(answer(503, **{"Retry-After": in_30})[1]) or 0) <= 30
+    a_minute_ago = email.utils.formatdate(time.time() - 60, usegmt=True)
+    assert retry_after(answer(503, **{"Retry-After": a_minute_ago})[1]) == 0
+    assert retry_after(answer(503, **{"Retry-After": "soon"})[1]) is None
+    assert retry_after(answer(503)[1]) is None
+
+
+def test_a_retry_after_pauses_the_site_then_the_page_is_retried() -> None:
+    crawler = unit_crawler()
+    mw = RetryAfterMiddleware.from_crawler(crawler)
+    request, busy = answer(503, **{"Retry-After": "1"})
+
+    async def scenario() -> tuple[Any, float, float, float]:
+        began = time.monotonic()
+
+        async def timed(coro: Any) -> float:
+            await coro
+            return time.monotonic() - began
+
+        retried = asyncio.ensure_future(mw.process_response(request, busy))
+        await asyncio.sleep(0)  # the 503 is read and the pause starts
+        same_site, other_site = await asyncio.gather(
+            timed(mw.process_request(Request("https://www.stdaily.com/English/index.shtml"))),
+            timed(mw.process_request(Request("https://example.org/"))),
+        )
+        return await retried, time.monotonic() - began, same_site, other_site
+
+    retry, waited, same_site, other_site = asyncio.run(scenario())
+    assert isinstance(retry, Request) and retry.url == request.url and retry.meta["retry_times"] == 1
+    assert waited >= 0.99 and same_site >= 0.99 and other_site < 0.2
+    assert stat(crawler, "stdcrawl/retry_after/waits") == 1 and stat(crawler, "stdcrawl/retry_after/held") == 1
+    assert stat(crawler, "retry/reason_count/retry_after_503") == 1
+
+
+def test_a_wait_over_the_cap_is_not_retried_and_a_503_without_retry_after_is_left_to_scrapy() -> None:
+    crawler = unit_crawler()
+    mw = RetryAfterMiddleware.from_crawler(crawler)
+    request, busy = answer(429, **{"Retry-After": str(project.STDCRAWL_MAX_RETRY_AFTER + 1)})
+    plain_request, plain = answer(503)
+
+    async def scenario() -> tuple[Any, Any, float]:
+        first = await mw.process_response(request, busy)
+        second = await mw.process_response(plain_request, plain)
+        began = time.monotonic()
+        await mw.process_request(Request(request.url))
+        return first, second, time.monotonic() - began
+
+    first, second, held = asyncio.run(scenario())
+    assert first is busy and request.meta["dont_retry"] is True  # Scrapy's RetryMiddleware must not retry it at once
+    assert second is plain and "dont_retry" not in plain_request.meta
+    assert held < 0.1 and stat(crawler, "stdcrawl/retry_after/too_long") == 1
+    assert stat(crawler, "stdcrawl/retry_after/waits") is None
+
+
+def test_with_the_retries_spent_the_page_fails_but_the_site_still_pauses() -> None:
+    crawler = unit_crawler()
+    mw = RetryAfterMiddleware.from_crawler(crawler)
+    request, busy = answer(503, **{"Retry-After": "1"})
+    request.meta["retry_times"] = project.RETRY_TIMES
+
+    async def scenario() -> tuple[Any, float]:
+        result = await mw.process_response(request, busy)
+        began = time.monotonic()
+        await mw.process_request(Request(request.url.replace("content_1", "content_2")))
+        return result, time.monotonic() - began
+
+    result, held = asyncio.run(scenario())
+    assert result is busy and held >= 0.9
+    assert stat(crawler, "retry/max_reached") == 1
+
+
+def test_a_shutdown_ends_the_waits_at_once() -> None:
+    crawler = unit_crawler()
+    mw = RetryAfterMiddleware.from_crawler(crawler)
+    request, busy = answer(503, **{"Retry-After": "120"})
+
+    async def scenario() -> tuple[list[Any], float]:
+        waiting: list[asyncio.Future[Any]] = [asyncio.ensure_future(mw.process_response(request, busy))]
+        await asyncio.sleep(0)
+        waiting.append(asyncio.ensure_future(mw.process_request(Request(request.url + "?other"))))
+        await asyncio.sleep(0.3)
+        crawler.crawling = False  # what Crawler.stop() does on SIGTERM
+        stopped = time.monotonic()
+        results = await asyncio.gather(*waiting, return_exceptions=True)
+        return results, time.monotonic() - stopped
+
+    results, after = asyncio.run(scenario())
+    assert all(isinstance(r, RetryAfterInterrupted) for r in results), results
+    assert after < 0.6 and stat(crawler, "stdcrawl/retry_after/interrupted") == 2
+
+
+# -- 1. Retry-After: real crawls ------------------------------------------------------------
+
+
+def test_a_retry_after_with_the_delays_on_does_not_stop_the_crawl(tmp_path: Path) -> None:
+    # The hang: with a download delay on, one 503 + Retry-After stopped every request for good.
+    with ReplicaServer(ReplicaConfig(articles=40, retry_after=1)) as replica:
+        run = crawl(tmp_path, replica.url, timeout=60)
+        flaky = next(s for s in replica.model.stories if s.flaky)
+        hits = [r.at for r in replica.requests if r.target == flaky.paths[flaky.primary]]
+        truth = expected_records(replica.model)
+    assert run.returncode == 0, run.output[-3000:]
+    assert run.stats["stdcrawl/retry_after/waits"] == 2
+    assert len(hits) == 3 and hits[1] - hits[0] >= 0.95 and hits[2] - hits[1] >= 0.95
+    comparison = compare(exported(tmp_path / "data", "articles"), truth)
+    assert comparison.ok, comparison.summary()
+
+
+def test_sigterm_during_a_long_retry_after_wait_stops_the_run_within_seconds(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with ReplicaServer(ReplicaConfig(articles=40, retry_after=120)) as replica:
+        flaky = next(s for s in replica.model.stories if s.flaky)
+        proc, log = start(data, replica.url)
+        deadline = time.monotonic() + 40
+        while not [r for r in replica.requests if r.target == flaky.paths[flaky.primary]]:
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.05)
+        time.sleep(0.5)  # well inside the 120 s wait
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        run = finish(proc, log, timeout=30)
+        stopped = time.monotonic() - sent
+        hits = [r for r in replica.requests if r.target == flaky.paths[flaky.primary]]
+    assert run.returncode == 1, run.output[-3000:]
+    assert stopped < 8, stopped
+    assert "the spider closed with reason 'shutdown'" in run.output
+    assert len(hits) == 1 and run.stats["stdcrawl/retry_after/interrupted"] >= 1
+    store = StateStore(data / "state.sqlite")
+    pending = {url for url, _ in store.pending("Cooperation")}
+    store.close()
+    assert CANONICAL_BASE + flaky.paths[flaky.primary] in pending
+
+
