@@ -95,6 +95,8 @@ DOWNLOADER_MIDDLEWARES = {
     # Above Scrapy's RetryMiddleware (550): a 429/503 with Retry-After pauses the site and is retried
     # after the wait; every other retry is Scrapy's.
     "stdcrawl.downloadermiddlewares.retryafter.RetryAfterMiddleware": 560,
+    # Below HttpCompressionMiddleware (590): it reads decoded pages; an empty, cut-off or partial one is retried.
+    "stdcrawl.downloadermiddlewares.damaged.DamagedPageMiddleware": 585,
     # Above RedirectMiddleware (600): it sees a 3xx response before a redirect is built from it.
     "stdcrawl.downloadermiddlewares.redirectguard.RedirectGuardMiddleware": 650,
 }

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import gzip
 import json
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,9 +28,11 @@ from scrapy.http import HtmlResponse, Request, Response
 from scrapy.utils.test import get_crawler
 
 from stdcrawl import settings as project
+from stdcrawl.downloadermiddlewares.damaged import DamagedPageMiddleware
 from stdcrawl.downloadermiddlewares.retryafter import RetryAfterInterrupted, RetryAfterMiddleware, retry_after
-from stdcrawl.replica.model import ReplicaConfig
-from stdcrawl.replica.server import ReplicaServer
+from stdcrawl.replica import faults, render
+from stdcrawl.replica.model import ReplicaConfig, SiteModel
+from stdcrawl.replica.server import Reply, ReplicaServer
 from stdcrawl.replica.truth import compare, expected_records
 from stdcrawl.state import StateStore
 from stdcrawl.urls import CANONICAL_BASE
@@ -229,6 +233,35 @@ def test_a_retry_after_with_the_delays_on_does_not_stop_the_crawl(tmp_path: Path
     assert comparison.ok, comparison.summary()
 
 
+def test_429_and_503_with_crawl_delay_and_damaged_pages_every_article_exported(tmp_path: Path) -> None:
+    config = ReplicaConfig(articles=20, others=3, crawl_delay=0.2, retry_after=1, faults=("429", "empty", "truncated"),
+                           fault_pages=1)
+    with ReplicaServer(config) as replica:
+        run = crawl(tmp_path, replica.url, timeout=60)
+        log = replica.requests
+        truth = expected_records(replica.model)
+    assert run.returncode == 0, run.output[-3000:]
+    comparison = compare(exported(tmp_path / "data", "articles"), truth)
+    assert comparison.ok, comparison.summary()
+    # Crawl-delay stays a floor between any two requests, pauses or not.
+    assert run.stats["stdcrawl/politeness/crawl_delay"] == 0.2
+    times = [r.at for r in log[1:]]  # after robots.txt itself
+    assert min(b - a for a, b in zip(times, times[1:], strict=False)) >= 0.2 * 0.9
+    # Each 429/503 pauses the whole site: once the request that was already in the download
+    # slot (one download delay) is out, nothing is sent until the wait is over.
+    busy = [r for r in log if r.status in (429, 503)]
+    assert sorted(r.status for r in busy) == [429, 503, 503]
+    for r in busy:
+        during = [o.target for o in log if r.at + 0.35 < o.at < r.at + 0.95]
+        assert during == [], (r.target, during)
+        again = [o.at for o in log if o.target == r.target and o.at > r.at]
+        assert again and again[0] - r.at >= 0.95
+    assert run.stats["stdcrawl/retry_after/waits"] == 3
+    # Damaged pages were retried by the downloader middleware: the spider never saw them.
+    assert run.stats["stdcrawl/download/damaged/empty"] == 2 and run.stats["stdcrawl/download/damaged/truncated"] == 2
+    assert not [k for k in run.stats if k.startswith("stdcrawl/spider/articles/damaged/")]
+
+
 def test_sigterm_during_a_long_retry_after_wait_stops_the_run_within_seconds(tmp_path: Path) -> None:
     data = tmp_path / "data"
     with ReplicaServer(ReplicaConfig(articles=40, retry_after=120)) as replica:
@@ -252,5 +285,100 @@ def test_sigterm_during_a_long_retry_after_wait_stops_the_run_within_seconds(tmp
     pending = {url for url, _ in store.pending("Cooperation")}
     store.close()
     assert CANONICAL_BASE + flaky.paths[flaky.primary] in pending
+
+
+# -- 2. Damaged pages -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def article() -> tuple[str, Callable[[], str], ReplicaConfig]:
+    """One plain article of the replica: its path, its page, the config."""
+    config = ReplicaConfig(articles=10, others=1)
+    model = SiteModel(config)
+    story = next(s for s in model.live_stories("Cooperation") if "G3" in s.paths and not s.flaky)
+    return story.paths["G3"], lambda: render.article_page(model, story, "G3", 1), config
+
+
+def _response(reply: Reply, url: str) -> HtmlResponse:
+    return HtmlResponse(url, status=reply.status, body=reply.body,
+                        headers={"Content-Type": reply.content_type, "Content-Length": str(len(reply.body))})
+
+
+@pytest.mark.parametrize(("fault", "kind"), [("empty", "empty"), ("truncated", "truncated"), (None, None)])
+def test_an_empty_or_cut_off_page_is_retried_then_passed_on_marked(
+    article: tuple[str, Callable[[], str], ReplicaConfig], fault: str | None, kind: str | None,
+) -> None:
+    path, page, config = article
+    reply = faults.reply(fault, 1, path, page, config) if fault else Reply(200, page().encode())
+    assert reply is not None
+    crawler = unit_crawler()
+    mw = DamagedPageMiddleware.from_crawler(crawler)
+    request = Request(CANONICAL_BASE + path)
+    response = _response(reply, request.url)
+    first = mw.process_response(request, response)
+    if kind is None:
+        assert first is response and stat(crawler, "retry/count") is None
+        return
+    assert isinstance(first, Request) and first.meta["retry_times"] == 1
+    assert stat(crawler, f"retry/reason_count/damaged_{kind}") == 1
+    attempt = first
+    for _ in range(project.RETRY_TIMES - 1):
+        again = mw.process_response(attempt, _response(reply, request.url))
+        assert isinstance(again, Request)
+        attempt = again
+    last = mw.process_response(attempt, _response(reply, request.url))
+    assert isinstance(last, Response) and "damaged" in last.flags
+    assert attempt.meta["damaged"] == kind  # the response's meta, once the engine ties it to its request
+    assert stat(crawler, f"stdcrawl/download/damaged/{kind}") == project.RETRY_TIMES + 1
+    assert stat(crawler, f"stdcrawl/download/damaged_passed_on/{kind}") == 1
+
+
+def test_a_206_or_a_body_shorter_than_its_content_length_is_damaged(article: tuple[str, Callable[[], str], ReplicaConfig]) -> None:
+    path, page, config = article
+    whole = page().encode()
+    short = faults.reply("short", 1, path, page, config)
+    assert short is not None and short.transport == "short"  # the replica sends half the body, the whole length
+    crawler = unit_crawler(RETRY_TIMES=0)
+    mw = DamagedPageMiddleware.from_crawler(crawler)
+    url = CANONICAL_BASE + path
+    partial_request = Request(url)
+    partial = mw.process_response(partial_request, HtmlResponse(url, status=206, body=whole))
+    assert isinstance(partial, Response) and partial_request.meta["damaged"] == "partial"
+    # Short on the wire: the handler's response is seen by the response_downloaded signal first.
+    short_request = Request(url)
+    mw.process_request(short_request)
+    wire = HtmlResponse(url, body=short.body[: len(short.body) // 2], headers={"Content-Length": str(len(short.body))})
+    mw.response_downloaded(wire, short_request)
+    assert isinstance(mw.process_response(short_request, wire), Response) and short_request.meta["damaged"] == "short"
+    dataloss_request = Request(url)
+    mw.process_response(dataloss_request, HtmlResponse(url, body=whole, flags=["dataloss"]))
+    assert dataloss_request.meta["damaged"] == "short"
+    assert stat(crawler, "stdcrawl/download/damaged/short") == 2 and stat(crawler, "stdcrawl/download/damaged/partial") == 1
+
+
+def test_an_inflated_body_is_not_compared_with_its_compressed_length() -> None:
+    crawler = unit_crawler()
+    mw = DamagedPageMiddleware.from_crawler(crawler)
+    page = b"<html><body><p>x</p></body></html>"
+    packed = gzip.compress(page)
+    assert len(packed) > len(page)  # so a naive length check would call the inflated page short
+    url = "https://www.stdaily.com/web/English/node_426.html"
+    request = Request(url)
+    mw.process_request(request)
+    mw.response_downloaded(HtmlResponse(url, body=packed, headers={"Content-Length": str(len(packed)), "Content-Encoding": "gzip"}), request)
+    inflated = HtmlResponse(url, body=page, headers={"Content-Length": str(len(packed))})
+    assert mw.process_response(request, inflated) is inflated
+
+
+@pytest.mark.parametrize(
+    ("url", "content_type"),
+    [("https://www.stdaily.com/robots.txt", "text/plain"), ("https://www.stdaily.com/web/English/pic/x.jpg", "image/jpeg")],
+)
+def test_robots_txt_and_images_are_not_pages(url: str, content_type: str) -> None:
+    crawler = unit_crawler()
+    mw = DamagedPageMiddleware.from_crawler(crawler)
+    response = Response(url, body=b"", headers={"Content-Type": content_type})
+    assert mw.process_response(Request(url), response) is response
+    assert stat(crawler, "stdcrawl/download/damaged/empty") is None
 
 
