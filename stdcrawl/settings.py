@@ -100,7 +100,13 @@ DOWNLOADER_MIDDLEWARES = {
     # Above RedirectMiddleware (600): it sees a 3xx response before a redirect is built from it.
     "stdcrawl.downloadermiddlewares.redirectguard.RedirectGuardMiddleware": 650,
 }
+# HTTP(S) as Scrapy downloads it, with the response headers capped like bodies.
+DOWNLOAD_HANDLERS = {
+    "http": "stdcrawl.downloadhandlers.http11.HeaderCappedHTTP11DownloadHandler",
+    "https": "stdcrawl.downloadhandlers.http11.HeaderCappedHTTP11DownloadHandler",
+}
 STDCRAWL_MAX_RETRY_AFTER = 300  # seconds; a longer Retry-After is not waited for in this run
+STDCRAWL_MAX_HEADER_BYTES = 256 * 1024  # status line and headers of one response; more fails it (headers_too_large)
 STDCRAWL_MAX_CRAWL_DELAY = 60  # seconds; a longer robots.txt Crawl-delay is capped here
 # A backstop for the whole run: a live crawl of one channel takes minutes, never hours.
 CLOSESPIDER_TIMEOUT = 4 * 3600

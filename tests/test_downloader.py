@@ -12,10 +12,12 @@ import email.utils
 import gzip
 import json
 import signal
+import socketserver
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -380,5 +382,68 @@ def test_robots_txt_and_images_are_not_pages(url: str, content_type: str) -> Non
     response = Response(url, body=b"", headers={"Content-Type": content_type})
     assert mw.process_response(Request(url), response) is response
     assert stat(crawler, "stdcrawl/download/damaged/empty") is None
+
+
+# -- 3. Response headers capped -------------------------------------------------------------
+
+
+class _HeaderFlood(socketserver.BaseRequestHandler):
+    """Answers any request with a status line, then header lines without end (up to 1 GB)."""
+
+    server: _FloodServer
+    limit = 1 << 30
+
+    def handle(self) -> None:
+        received = b""
+        while b"\r\n\r\n" not in received:
+            chunk = self.request.recv(65536)
+            if not chunk:
+                return
+            received += chunk
+        block = b"X-Filler: " + b"f" * 90 + b"\r\n"
+        block *= 10_000  # 1 MB of headers per write
+        sent = 0
+        try:
+            self.request.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n")
+            while sent < self.limit:
+                self.request.sendall(block)
+                sent += len(block)
+        except OSError:
+            pass  # the crawler hung up: what we want
+        finally:
+            self.server.sent.append(sent)
+
+
+class _FloodServer(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _HeaderFlood)
+        self.sent: list[int] = []
+
+
+@pytest.fixture
+def header_flood() -> Iterator[_FloodServer]:
+    server = _FloodServer()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_response_headers_without_end_fail_the_request_and_memory_stays_small(tmp_path: Path, header_flood: _FloodServer) -> None:
+    port = header_flood.server_address[1]
+    run = crawl(tmp_path, f"http://127.0.0.1:{port}", timeout=60)
+    assert run.returncode == 1, run.output[-3000:]  # no homepage: the run failed, and says so
+    # One clear line per page, no traceback of the download (the run's monitors print their own failures).
+    assert "Error downloading" not in run.output and "_HeaderLimit" not in run.output
+    assert run.stats["stdcrawl/download/headers_too_large"] >= 3  # robots.txt and both homepages
+    assert "headers went past STDCRAWL_MAX_HEADER_BYTES=262144" in run.output
+    assert run.stats.get("retry/count") is None  # the next answer would be the same
+    assert run.peak_rss_mb < 300, run.peak_rss_mb
+    # The crawler hung up soon after the cap; what else was sent sat in the sockets' buffers.
+    assert header_flood.sent and max(header_flood.sent) < 64 << 20, header_flood.sent
 
 

@@ -12,6 +12,7 @@ from scrapy.settings import BaseSettings
 # name -> (whole numbers only, least value, what it is)
 DOWNLOAD_SETTINGS: dict[str, tuple[bool, float, str]] = {
     "STDCRAWL_MAX_RETRY_AFTER": (False, 0, "a number of seconds"),
+    "STDCRAWL_MAX_HEADER_BYTES": (True, 0, "a whole number of bytes (0: no cap)"),
 }
 
 
