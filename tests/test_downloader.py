@@ -17,24 +17,33 @@ import subprocess
 import sys
 import threading
 import time
+import tracemalloc
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import brotli  # type: ignore[import-untyped]
 import pytest
+from backports import zstd
 from conftest import FAST, ROOT, exported
 from scrapy import Spider
 from scrapy.crawler import Crawler
-from scrapy.http import HtmlResponse, Request, Response
+from scrapy.exceptions import StopDownload
+from scrapy.http import HtmlResponse, Request, Response, TextResponse
 from scrapy.utils.test import get_crawler
 
 from stdcrawl import settings as project
+from stdcrawl.downloadermiddlewares import BadSetting, settings_errors
 from stdcrawl.downloadermiddlewares.damaged import DamagedPageMiddleware
 from stdcrawl.downloadermiddlewares.retryafter import RetryAfterInterrupted, RetryAfterMiddleware, retry_after
+from stdcrawl.downloadermiddlewares.robotstxtcap import RobotsTxtCapMiddleware, read_prefix, whole_lines
+from stdcrawl.downloadhandlers.http11 import HeaderCappedHTTP11DownloadHandler
+from stdcrawl.project import project_settings
 from stdcrawl.replica import faults, render
 from stdcrawl.replica.model import ReplicaConfig, SiteModel
-from stdcrawl.replica.server import Reply, ReplicaServer
+from stdcrawl.replica.server import Reply, ReplicaServer, Router
 from stdcrawl.replica.truth import compare, expected_records
 from stdcrawl.state import StateStore
 from stdcrawl.urls import CANONICAL_BASE
@@ -47,7 +56,8 @@ POLITE = {
     "AUTOTHROTTLE_ENABLED": "True",
     "AUTOTHROTTLE_START_DELAY": "0.1",
 }
-SETTINGS = ("RETRY_ENABLED", "RETRY_TIMES", "ROBOTSTXT_OBEY", "STDCRAWL_MAX_RETRY_AFTER")
+SETTINGS = ("RETRY_ENABLED", "RETRY_TIMES", "ROBOTSTXT_OBEY", "STDCRAWL_MAX_RETRY_AFTER", "STDCRAWL_MAX_ROBOTSTXT_BYTES")
+ROBOTS_CAP = project.STDCRAWL_MAX_ROBOTSTXT_BYTES
 
 
 # -- helpers --------------------------------------------------------------------------------
@@ -119,6 +129,21 @@ def answer(status: int, url: str = "https://www.stdaily.com/web/English/2024-05/
 def stat(crawler: Crawler, name: str) -> Any:
     assert crawler.stats is not None
     return crawler.stats.get_value(name)
+
+
+# -- settings -------------------------------------------------------------------------------
+
+
+def test_a_bad_download_setting_is_one_line_naming_it() -> None:
+    assert settings_errors(project_settings()) == []
+    bad = project_settings({"STDCRAWL_MAX_HEADER_BYTES": "256k", "STDCRAWL_MAX_ROBOTSTXT_BYTES": "0",
+                            "STDCRAWL_MAX_RETRY_AFTER": "nan"})
+    errors = settings_errors(bad)
+    assert [e.split("=", 1)[0] for e in errors] == ["STDCRAWL_MAX_RETRY_AFTER", "STDCRAWL_MAX_HEADER_BYTES",
+                                                     "STDCRAWL_MAX_ROBOTSTXT_BYTES"]
+    assert all("\n" not in e for e in errors)
+    with pytest.raises(BadSetting, match="STDCRAWL_MAX_HEADER_BYTES='256k'"):
+        HeaderCappedHTTP11DownloadHandler(get_crawler(Spider, {"STDCRAWL_MAX_HEADER_BYTES": "256k"}))
 
 
 # -- 1. Retry-After: unit -------------------------------------------------------------------
@@ -447,3 +472,97 @@ def test_response_headers_without_end_fail_the_request_and_memory_stays_small(tm
     assert header_flood.sent and max(header_flood.sent) < 64 << 20, header_flood.sent
 
 
+# -- 3. robots.txt read up to a cap ---------------------------------------------------------
+
+
+def _encoders() -> dict[str, Callable[[bytes], bytes]]:
+    def raw_deflate(data: bytes) -> bytes:
+        packer = zlib.compressobj(wbits=-15)
+        return packer.compress(data) + packer.flush()
+
+    return {"gzip": gzip.compress, "deflate": zlib.compress, "raw-deflate": raw_deflate, "br": lambda data: brotli.compress(data, quality=5),
+            "zstd": zstd.compress, "identity": lambda data: data}
+
+
+ROBOTS_LINES = b"".join(b"Disallow: /web/English/2024-05/%02d/content_%06d.html\n" % (i % 28 + 1, i) for i in range(20_000))
+
+
+@pytest.mark.parametrize("encoding", list(_encoders()))
+def test_a_compressed_robots_txt_is_read_up_to_the_cap(encoding: str) -> None:
+    packed = _encoders()[encoding](ROBOTS_LINES)
+    header = [b"deflate" if encoding == "raw-deflate" else encoding.encode()]
+    assert len(ROBOTS_LINES) > ROBOTS_CAP
+    assert read_prefix(packed, header, ROBOTS_CAP) == (ROBOTS_LINES[:ROBOTS_CAP], True)
+    small = ROBOTS_LINES[:1000]
+    assert read_prefix(_encoders()[encoding](small), header, ROBOTS_CAP) == (small, False)
+
+
+def test_a_gzip_bomb_is_inflated_only_up_to_the_cap_and_a_broken_stream_keeps_its_start() -> None:
+    tracemalloc.start()
+    body, cut = read_prefix(faults.BOMB, [b"gzip"], ROBOTS_CAP)  # the replica's: 256 MB inflated
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert cut and body == b"\0" * ROBOTS_CAP and peak < 8 * ROBOTS_CAP
+    broken = gzip.compress(ROBOTS_LINES)[:20_000]
+    start_, cut = read_prefix(broken, [b"gzip"], ROBOTS_CAP)
+    assert len(start_) > 20_000 and ROBOTS_LINES.startswith(start_) and not cut
+    assert read_prefix(b"not gzip at all", [b"gzip"], ROBOTS_CAP) == (b"", False)
+    assert whole_lines(b"Disallow: /a\nDisallow: /b") == b"Disallow: /a\n"
+
+
+def test_the_robots_request_is_read_to_the_cap_and_no_further() -> None:
+    crawler = unit_crawler()
+    mw = RobotsTxtCapMiddleware.from_crawler(crawler)
+    robots = Request("https://www.stdaily.com/robots.txt", meta={"dont_obey_robotstxt": True})
+    page = Request("https://www.stdaily.com/English/index.shtml")
+    mw.process_request(robots)
+    mw.process_request(page)
+    assert robots.meta["download_maxsize"] == 0 and "download_maxsize" not in page.meta
+    mw.bytes_received(b"x" * 10 * ROBOTS_CAP, page)  # other downloads are not watched
+    mw.bytes_received(b"x" * ROBOTS_CAP, robots)
+    with pytest.raises(StopDownload):
+        mw.bytes_received(b"x", robots)
+    bomb = gzip.compress(b"User-agent: *\nDisallow: /web/English/2024-05/\n" + b"\0" * (64 << 20))
+    response = TextResponse(robots.url, body=bomb, headers={"Content-Encoding": "gzip", "Content-Type": "text/plain"})
+    read = mw.process_response(robots, response)
+    assert read.body == b"User-agent: *\nDisallow: /web/English/2024-05/\n"
+    assert b"Content-Encoding" not in read.headers and stat(crawler, "stdcrawl/robotstxt/cut") == 1
+
+
+class _RobotsRouter(Router):
+    """The replica, with a robots.txt of our own."""
+
+    def __init__(self, model: SiteModel, robots: Reply) -> None:
+        super().__init__(model)
+        self.robots = robots
+
+    def route(self, path: str) -> Reply:
+        return self.robots if path == "/robots.txt" else super().route(path)
+
+
+@pytest.mark.parametrize("kind", ["600-KiB", "gzip-bomb"])
+def test_a_huge_robots_txt_is_obeyed_up_to_the_cap(tmp_path: Path, kind: str) -> None:
+    config = ReplicaConfig(articles=15, others=2)
+    model = SiteModel(config)
+    forbidden = model.robots_paths()
+    rules = render.robots_txt(model).encode()  # its first lines disallow the robots stories
+    assert forbidden and all(p.encode() in rules for p in forbidden)
+    if kind == "600-KiB":
+        late = next(s for s in model.live_stories("Cooperation") if not s.robots and not s.flaky).paths
+        filler = b"".join(b"# %06d %s\n" % (i, b"-" * 60) for i in range(9_000))
+        # A rule past the cap is ignored, as the major search engines ignore it: its story is crawled.
+        body = rules + filler + b"".join(b"Disallow: %s\n" % p.encode() for p in late.values())
+        assert len(body) > 600 * 1024 and len(rules + filler) > ROBOTS_CAP
+        reply, settings = Reply(200, body, "text/plain"), {"DOWNLOAD_MAXSIZE": str(400 * 1024)}  # Scrapy would drop it
+    else:
+        bomb = gzip.compress(rules + b"\0" * (64 << 20), compresslevel=9)  # inflates past DOWNLOAD_MAXSIZE
+        reply, settings = Reply(200, bomb, "text/plain", (("Content-Encoding", "gzip"),)), {}
+    with ReplicaServer(config) as replica:
+        replica.router = _RobotsRouter(model, reply)
+        run = crawl(tmp_path, replica.url, timeout=60, **settings)
+        requested = {r.target for r in replica.requests}
+    assert run.returncode == 0, run.output[-3000:]
+    assert not requested & set(forbidden)
+    assert run.stats["stdcrawl/robotstxt/cut"] == 1 and "the rest is ignored" in run.output
+    comparison = compare(exported(tmp_path / "data", "articles"), expected_records(model))
+    assert comparison.ok, comparison.summary()

@@ -13,6 +13,7 @@ from scrapy.settings import BaseSettings
 DOWNLOAD_SETTINGS: dict[str, tuple[bool, float, str]] = {
     "STDCRAWL_MAX_RETRY_AFTER": (False, 0, "a number of seconds"),
     "STDCRAWL_MAX_HEADER_BYTES": (True, 0, "a whole number of bytes (0: no cap)"),
+    "STDCRAWL_MAX_ROBOTSTXT_BYTES": (True, 1, "a whole number of bytes, 1 or more"),
 }
 
 
