@@ -96,12 +96,24 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 RETRY_ENABLED = True
 RETRY_TIMES = 3
 DOWNLOADER_MIDDLEWARES = {
-    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-    "stdcrawl.downloadermiddlewares.retryafter.RetryAfterMiddleware": 550,
+    # Above Scrapy's RetryMiddleware (550): a 429/503 with Retry-After pauses the site and is retried
+    # after the wait; every other retry is Scrapy's.
+    "stdcrawl.downloadermiddlewares.retryafter.RetryAfterMiddleware": 560,
+    # Below HttpCompressionMiddleware (590): it reads decoded pages; an empty, cut-off or partial one is retried.
+    "stdcrawl.downloadermiddlewares.damaged.DamagedPageMiddleware": 585,
+    # Above HttpCompressionMiddleware (590): a compressed robots.txt is inflated here, up to its cap.
+    "stdcrawl.downloadermiddlewares.robotstxtcap.RobotsTxtCapMiddleware": 595,
     # Above RedirectMiddleware (600): it sees a 3xx response before a redirect is built from it.
     "stdcrawl.downloadermiddlewares.redirectguard.RedirectGuardMiddleware": 650,
 }
+# HTTP(S) as Scrapy downloads it, with the response headers capped like bodies.
+DOWNLOAD_HANDLERS = {
+    "http": "stdcrawl.downloadhandlers.http11.HeaderCappedHTTP11DownloadHandler",
+    "https": "stdcrawl.downloadhandlers.http11.HeaderCappedHTTP11DownloadHandler",
+}
 STDCRAWL_MAX_RETRY_AFTER = 300  # seconds; a longer Retry-After is not waited for in this run
+STDCRAWL_MAX_HEADER_BYTES = 256 * 1024  # status line and headers of one response; more fails it (headers_too_large)
+STDCRAWL_MAX_ROBOTSTXT_BYTES = 500 * 1024  # robots.txt is read (inflated) up to this much; the rest is ignored
 STDCRAWL_MAX_CRAWL_DELAY = 60  # seconds; a longer robots.txt Crawl-delay is capped here
 # A backstop for the whole run: a live crawl of one channel takes minutes, never hours.
 CLOSESPIDER_TIMEOUT = 4 * 3600

@@ -1,0 +1,1 @@
+"""Download handlers of stdcrawl: Scrapy's, with the bounds Scrapy lacks."""
