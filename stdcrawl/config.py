@@ -298,6 +298,8 @@ def _defs() -> list[Setting]:
         Setting("STDCRAWL_MIN_ARTICLES_RATIO", number(0, 1), "a full run finds at least this share of what the last full runs found", watch),
         Setting("STDCRAWL_MAX_RETRY_AFTER", number(0, 86400), "the longest Retry-After waited for, in seconds", polite),
         Setting("STDCRAWL_MAX_CRAWL_DELAY", number(0, 86400), "the longest robots.txt Crawl-delay obeyed, in seconds", polite),
+        Setting("STDCRAWL_MAX_HEADER_BYTES", integer(0, 1 << 30), "status line and headers of one response, in bytes; more fails it (0: no cap)", polite),
+        Setting("STDCRAWL_MAX_ROBOTSTXT_BYTES", integer(1, 1 << 30), "robots.txt is read (inflated) up to this many bytes; the rest is ignored", polite),
         Setting("STDCRAWL_RUN_STARTED", text, "when the run started (set by stdcrawl)", crawl, internal=True),
         Setting("STDCRAWL_RUN_DATE", text, "the run's UTC date (set by stdcrawl)", crawl, internal=True),
         Setting("STDCRAWL_SETTINGS_ERRORS", names, "problems found in the settings (set by stdcrawl)", crawl, internal=True),

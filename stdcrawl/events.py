@@ -69,7 +69,6 @@ ARTICLES_EXTRACTED = _SPIDER + "articles/extracted"
 ARTICLES_NOT_ARTICLE = _SPIDER + "articles/not_article"
 ARTICLES_OTHER_CHANNEL = _SPIDER + "articles/other_channel"
 ARTICLES_UNKNOWN_LABEL = _SPIDER + "articles/unknown_label"
-ARTICLES_DAMAGED = _SPIDER + "articles/damaged"  # a damaged page the retries could not mend
 ARTICLES_REDIRECTED = _SPIDER + "articles/redirected"  # read at another URL of the site
 ARTICLES_CHARSET_DAMAGE = _SPIDER + "articles/replacement_chars"  # pages with bytes no encoding read
 

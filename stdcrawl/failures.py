@@ -14,7 +14,6 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from stdcrawl.downloadermiddlewares.redirectguard import RedirectRefused
 
 # Reasons that are the site's normal behaviour, not trouble: they never log a WARNING.
 EXPECTED = frozenset({"robots_txt", "other_channel", "removed"})
@@ -25,8 +24,8 @@ def reason(failure: Failure) -> str:
     """A short name for what went wrong."""
     if failure.check(HttpError):
         return f"http_{failure.value.response.status}"
-    if failure.check(RedirectRefused):
-        return str(failure.value.reason)
+    if failure.check(IgnoreRequest) and isinstance(getattr(failure.value, "reason", None), str):
+        return str(failure.value.reason)  # ours say why: redirect_offsite, headers_too_large, retry_after_interrupted
     message = str(failure.value).lower()
     if "max size" in message or "maxsize" in message:  # DOWNLOAD_MAXSIZE, announced or reached while inflating
         return "too_large"

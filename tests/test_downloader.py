@@ -35,7 +35,7 @@ from scrapy.http import HtmlResponse, Request, Response, TextResponse
 from scrapy.utils.test import get_crawler
 
 from stdcrawl import settings as project
-from stdcrawl.downloadermiddlewares import BadSetting, settings_errors
+from stdcrawl.config import validate
 from stdcrawl.downloadermiddlewares.damaged import DamagedPageMiddleware
 from stdcrawl.downloadermiddlewares.retryafter import RetryAfterInterrupted, RetryAfterMiddleware, retry_after
 from stdcrawl.downloadermiddlewares.robotstxtcap import RobotsTxtCapMiddleware, read_prefix, whole_lines
@@ -135,15 +135,13 @@ def stat(crawler: Crawler, name: str) -> Any:
 
 
 def test_a_bad_download_setting_is_one_line_naming_it() -> None:
-    assert settings_errors(project_settings()) == []
+    assert validate(project_settings()) == []
     bad = project_settings({"STDCRAWL_MAX_HEADER_BYTES": "256k", "STDCRAWL_MAX_ROBOTSTXT_BYTES": "0",
                             "STDCRAWL_MAX_RETRY_AFTER": "nan"})
-    errors = settings_errors(bad)
-    assert [e.split("=", 1)[0] for e in errors] == ["STDCRAWL_MAX_RETRY_AFTER", "STDCRAWL_MAX_HEADER_BYTES",
-                                                     "STDCRAWL_MAX_ROBOTSTXT_BYTES"]
+    errors = [str(p) for p in validate(bad)]
+    assert sorted(e.split(":", 1)[0] for e in errors) == ["STDCRAWL_MAX_HEADER_BYTES", "STDCRAWL_MAX_RETRY_AFTER",
+                                                           "STDCRAWL_MAX_ROBOTSTXT_BYTES"]
     assert all("\n" not in e for e in errors)
-    with pytest.raises(BadSetting, match="STDCRAWL_MAX_HEADER_BYTES='256k'"):
-        HeaderCappedHTTP11DownloadHandler(get_crawler(Spider, {"STDCRAWL_MAX_HEADER_BYTES": "256k"}))
 
 
 # -- 1. Retry-After: unit -------------------------------------------------------------------

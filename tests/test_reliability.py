@@ -58,7 +58,7 @@ def test_every_fault_then_healed_exports_each_article_exactly_once(tmp_path: Pat
     for path, fault in faulty.items():
         assert (CANONICAL_BASE + path in got) == (fault in transient), (fault, path)
     assert stats["stdcrawl/retry_after/waits"] >= 4  # 5xx-retry-after twice, 429 once, on two pages each
-    assert stats["stdcrawl/spider/articles/damaged/empty"] >= 2 and stats["stdcrawl/spider/articles/damaged/truncated"] >= 2
+    assert stats["stdcrawl/download/damaged/empty"] >= 2 and stats["stdcrawl/download/damaged/truncated"] >= 2
     assert any(k.startswith("stdcrawl/spider/articles/failed/") for k in stats)
     # What failed is pending: the next run fetches it again, whatever the lists show.
     store = StateStore(data / "state.sqlite")

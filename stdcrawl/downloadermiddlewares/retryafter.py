@@ -46,7 +46,6 @@ from scrapy.http import Request, Response
 from scrapy.utils.asyncio import sleep
 from scrapy.utils.httpobj import urlparse_cached
 
-from stdcrawl.downloadermiddlewares import number_setting
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +95,7 @@ class RetryAfterMiddleware:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         settings = crawler.settings
-        return cls(crawler, number_setting(settings, "STDCRAWL_MAX_RETRY_AFTER"), settings.getbool("RETRY_ENABLED"))
+        return cls(crawler, settings.getfloat("STDCRAWL_MAX_RETRY_AFTER"), settings.getbool("RETRY_ENABLED"))
 
     async def process_request(self, request: Request) -> None:
         site = site_of(request)

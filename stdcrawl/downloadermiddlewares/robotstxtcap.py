@@ -33,7 +33,6 @@ from scrapy.exceptions import NotConfigured, StopDownload
 from scrapy.http import Request, Response
 from scrapy.utils.httpobj import urlparse_cached
 
-from stdcrawl.downloadermiddlewares import number_setting
 
 logger = logging.getLogger(__name__)
 
@@ -160,7 +159,7 @@ class RobotsTxtCapMiddleware:
     def from_crawler(cls, crawler: Crawler) -> Self:
         if not crawler.settings.getbool("ROBOTSTXT_OBEY"):
             raise NotConfigured
-        mw = cls(crawler, int(number_setting(crawler.settings, "STDCRAWL_MAX_ROBOTSTXT_BYTES")))
+        mw = cls(crawler, crawler.settings.getint("STDCRAWL_MAX_ROBOTSTXT_BYTES"))
         crawler.signals.connect(mw.bytes_received, signal=signals.bytes_received)
         return mw
 

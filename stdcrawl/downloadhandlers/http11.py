@@ -38,7 +38,6 @@ from twisted.internet.defer import Deferred
 from twisted.web._newclient import HTTP11ClientProtocol
 from twisted.web.client import ResponseFailed
 
-from stdcrawl.downloadermiddlewares import number_setting
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +110,7 @@ class HeaderCappedHTTP11DownloadHandler(HTTP11DownloadHandler):
     def __init__(self, crawler: Crawler) -> None:
         # A bad value fails every HTTP request with this one-line message (Scrapy reports a handler
         # it cannot build as an unsupported scheme); settings_errors() finds it before the crawl.
-        self.max_header_bytes = int(number_setting(crawler.settings, "STDCRAWL_MAX_HEADER_BYTES"))
+        self.max_header_bytes = crawler.settings.getint("STDCRAWL_MAX_HEADER_BYTES")
         super().__init__(crawler)
         if self.max_header_bytes > 0:
             # The pool builds one protocol per connection from this factory, as Scrapy's own handler sets it.

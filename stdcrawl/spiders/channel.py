@@ -27,7 +27,6 @@ from typing import Any
 import scrapy
 from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import CloseSpider, DontCloseSpider
 from scrapy.http import Request, Response
 from twisted.python.failure import Failure
@@ -36,7 +35,8 @@ from stdcrawl import events, failures
 from stdcrawl.channels import Channel, find_channel, is_labelled
 from stdcrawl.clock import utc_now
 from stdcrawl.events import Page
-from stdcrawl.extract import NotAnArticle, damage, extract_article, extract_listing, extract_navigation
+from stdcrawl.downloadermiddlewares.damaged import DAMAGED
+from stdcrawl.extract import NotAnArticle, extract_article, extract_listing, extract_navigation
 from stdcrawl.extract.listing import ListEntry
 from stdcrawl.record import Article, Tombstone
 from stdcrawl.spiders.options import CrawlOptions, UsageError, parse
@@ -201,8 +201,9 @@ class StdailySpider(scrapy.Spider):
         return self._get(page.url, self.parse_list, self.list_failed, meta={"dont_redirect": True}, page=page)
 
     def parse_list(self, response: Response, page: ListURL) -> Iterator[Request]:
-        if (kind := damage(response.body)) and (retry := self._retry_damaged(response, kind)):
-            yield retry
+        if kind := response.meta.get(DAMAGED):  # its retries spent (DamagedPageMiddleware)
+            self._inc(events.failed(Page.LIST, f"damaged_{kind}"))
+            yield from self._step(page, self.walk.page_failed(page, f"damaged_{kind}"), failed=f"damaged_{kind}")
             return
         listing = extract_listing(response.body, page.url, content_type=_content_type(response))
         self._inc(events.LIST_PAGES)
@@ -291,9 +292,6 @@ class StdailySpider(scrapy.Spider):
     # -- articles ----------------------------------------------------------------------------------
 
     def parse_article(self, response: Response, entry: ListEntry, twin: ListEntry | None = None) -> Iterator[Any]:
-        if (kind := damage(response.body)) and (retry := self._retry_damaged(response, kind)):
-            yield retry
-            return
         article = self._read(response, entry)
         if twin is None:
             if article is not None:
@@ -306,9 +304,6 @@ class StdailySpider(scrapy.Spider):
         yield self._get(twin.url, self.parse_twin, self.twin_failed, entry=twin, first=article)
 
     def parse_twin(self, response: Response, entry: ListEntry, first: Article) -> Iterator[Any]:
-        if (kind := damage(response.body)) and (retry := self._retry_damaged(response, kind)):
-            yield retry
-            return
         second = self._read(response, entry, pending=False)  # the first page is the story already
         records = merge_twins(first, second) if second else [first]
         if second:
@@ -342,11 +337,6 @@ class StdailySpider(scrapy.Spider):
                          reason, failure.request.cb_kwargs["first"].url)
         yield failure.request.cb_kwargs["first"]
 
-    def _retry_damaged(self, response: Response, kind: str) -> Request | None:
-        """An empty or cut-off 200 is a server hiccup: retried like a 503, within Scrapy's retry budget."""
-        self._inc(f"{events.ARTICLES_DAMAGED}/{kind}")
-        return get_retry_request(response.request, spider=self, reason=f"damaged_{kind}")
-
     def _pending(self, url: str, entry: ListEntry | None, reason: str) -> None:
         """An article this run could not get: pending for the next run, never marked done."""
         if self._ledger is not None:
@@ -355,6 +345,12 @@ class StdailySpider(scrapy.Spider):
 
     def _read(self, response: Response, entry: ListEntry, *, pending: bool = True) -> Article | None:
         requested = response.meta["canonical"]
+        if kind := response.meta.get(DAMAGED):  # its retries spent: never exported as a whole page
+            self.logger.warning("The article %s stayed damaged (%s) after its retries", requested, kind)
+            self._inc(events.failed(Page.ARTICLE, f"damaged_{kind}"))
+            if pending:
+                self._pending(requested, entry, f"damaged_{kind}")
+            return None
         url = self._landed(response, requested, pending=pending)
         try:
             article = extract_article(response.body, url, content_type=_content_type(response))
