@@ -29,6 +29,8 @@ MIB = 1024 * 1024
 
 @dataclass(frozen=True, slots=True)
 class Fault:
+    """One fault of the catalogue: what it hits, what it answers, and whether it heals."""
+
     name: str
     target: str  # article | twin | list | robots | site
     what: str  # what the faulty path answers, in one line

@@ -76,7 +76,7 @@ class Router:
             return self._route(path)
         if (cached := self._cache.get(path)) is None:
             cached = self._route(path)
-            if cached.status == 200:
+            if cached.status == 200 and path not in self.model.fault_paths:  # a transient fault must heal
                 self._cache[path] = cached
         return cached
 
