@@ -31,8 +31,11 @@ def _replica_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epoch", type=int, default=0, help="move time forward: new, edited and removed articles (default 0)")
     parser.add_argument("--today", type=dt.date.fromisoformat, default=DEFAULT_TODAY, help="the day epoch 0 ends (YYYY-MM-DD)")
     parser.add_argument("--page-size", type=int, default=15, help="entries per list page (default 15)")
-    parser.add_argument("--drift", choices=("markup", "meta"), default="", help="a changed article template: every article "
-                        "in a markup no selector knows, or without its meta line (for testing the monitors)")
+    parser.add_argument("--drift", choices=("markup", "meta"), default="", help="a changed site: 'markup' is --markup "
+                        "redesign, 'meta' drops every article's meta line (for testing the monitors)")
+    parser.add_argument("--markup", choices=("standard", "redesign", "renamed"), default="standard", help="the pages' markup: the two CMS templates "
+                        "(standard), every page in a markup no selector knows (redesign), or every class and id "
+                        "renamed (renamed)")
     parser.add_argument("--crawl-delay", type=float, default=0, help="a Crawl-delay in robots.txt, seconds (default none)")
     parser.add_argument("--retry-after", type=int, default=0,
                         help="the article that answers 503 twice sends Retry-After: this many seconds (default none)")
@@ -40,6 +43,10 @@ def _replica_options(parser: argparse.ArgumentParser) -> None:
                         help="faults to inject, comma-separated, or 'all': " + ", ".join(FAULTS))
     parser.add_argument("--fault-pages", type=int, default=2, help="articles hit by each fault (default 2)")
     parser.add_argument("--stall-seconds", type=float, default=3.0, help="how long the 'stall' fault keeps quiet (default 3)")
+    parser.add_argument("--fault-list-page", type=int, default=3, help="the Cooperation list page the list-* faults hit (default 3)")
+    parser.add_argument("--fault-list-family", choices=("web", "legacy"), default="web",
+                        help="the list the list-* faults hit: /web/ node pages or legacy common_list pages (default web)")
+    parser.add_argument("--header-mb", type=int, default=600, help="MiB of headers the huge-headers fault sends (default 600)")
 
 
 def _config(args: argparse.Namespace) -> ReplicaConfig:
@@ -48,13 +55,18 @@ def _config(args: argparse.Namespace) -> ReplicaConfig:
     faults = tuple(FAULTS) if args.faults == "all" else tuple(f for f in args.faults.split(",") if f)
     if unknown := [f for f in faults if f not in FAULTS]:
         raise SystemExit(_usage(f"unknown fault {', '.join(unknown)}; the faults are: {', '.join(FAULTS)}"))
-    if args.fault_pages < 1 or args.stall_seconds < 0:
-        raise SystemExit(_usage("--fault-pages must be positive and --stall-seconds not negative"))
-    return ReplicaConfig(
-        seed=args.seed, articles=args.articles, others=args.others, epoch=args.epoch, today=args.today,
-        page_size=args.page_size, drift=args.drift, crawl_delay=args.crawl_delay, retry_after=args.retry_after,
-        faults=faults, fault_pages=args.fault_pages, stall_seconds=args.stall_seconds,
-    )
+    if args.fault_pages < 1 or args.stall_seconds < 0 or args.fault_list_page < 1 or args.header_mb < 0:
+        raise SystemExit(_usage("--fault-pages and --fault-list-page must be positive, --stall-seconds and "
+                                "--header-mb not negative"))
+    try:
+        return ReplicaConfig(
+            seed=args.seed, articles=args.articles, others=args.others, epoch=args.epoch, today=args.today,
+            page_size=args.page_size, drift=args.drift, crawl_delay=args.crawl_delay, retry_after=args.retry_after,
+            faults=faults, fault_pages=args.fault_pages, stall_seconds=args.stall_seconds, markup=args.markup,
+            fault_list_page=args.fault_list_page, fault_list_family=args.fault_list_family, header_mb=args.header_mb,
+        )
+    except ValueError as exc:
+        raise SystemExit(_usage(str(exc))) from None
 
 
 def _usage(message: str) -> int:

@@ -1,16 +1,27 @@
-"""The replica's site model: every story, list entry and hostile page of the site.
+"""The replica's site model: every story, list entry, picture and fault of the site.
 
 Built from a :class:`ReplicaConfig` alone, deterministically, so the pages the
 server renders and the ground truth the tests compare against come from one
 source. Each story draws from its own random stream (seed and index), so
 adding articles or epochs never changes the stories that were already there.
 
+A story holds its *true* values as data: the clean title and paragraphs, the
+authors as a list of names, the byline's name, the caption without its credit.
+The printed forms (meta-line spacing, non-breaking spaces, "By X & Y", a
+credit in parentheses) are made from them by :mod:`.render`, and the truth
+(:mod:`.truth`) reads the data, never a page.
+
 Timeline (SITE.md): G1 in 2021; G1b from 2022 to mid 2024; G2 from mid 2022 to
 August 2024, during which many stories are published at both a G1b and a G2
-URL ("twins"); G3 from September 2024. The newest stories are a few days old,
-as on a live site. Later epochs move time forward a day each: new stories on
-top, and some *young* stories (published in the last two days, the ones a
+URL ("twins", served by two CMSs: their own templates, sidebars, navigation
+and picture paths); G3 from September 2024. The newest stories are a few days
+old, as on a live site. Later epochs move time forward a day each: new stories
+on top, and some *young* stories (published in the last two days, the ones a
 scheduled crawl re-checks) edited or removed (404).
+
+Settings are the fields of :class:`ReplicaConfig`; a bad value (an unknown
+markup, fault or list family, a negative size) raises ``ValueError`` with a
+one-line message when the config is made.
 """
 
 from __future__ import annotations
@@ -21,7 +32,13 @@ import random
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from stdcrawl.replica.faults import CATALOGUE, FAULTS
 from stdcrawl.replica.prose import CHINESE_NAMES, SOURCES, Prose
+
+__all__ = [
+    "CHANNEL_SPECS", "DEFAULT_TODAY", "FAULTS", "MARKUPS", "RECENT", "ChannelSpec", "Entry", "ReplicaConfig",
+    "SiteModel", "Story", "path_family",
+]
 
 EPOCH_START = dt.date(2021, 7, 15)
 G1B_FROM = dt.date(2022, 1, 1)
@@ -33,6 +50,12 @@ NESTED_DIVS_PATH = "/web/English/2025-05/05/content_199999.html"
 YOUNG_DAYS = 2  # stories this recent are the ones epochs edit and remove
 RECENT = 5  # Cooperation stories published in the last YOUNG_DAYS days at epoch 0
 SPAM_HOSTS = ("www.stdaily-news.example", "stdaily.tw-mirror.example", "www.kjrb-copy.example")
+HOMES = {"legacy": "/English/index.shtml", "web": "/web/English/index.html"}
+# "standard": the two CMS templates of today; "redesign": every page in a markup no selector
+# of stdcrawl knows; "renamed": the standard templates with every class and id renamed.
+MARKUPS = ("standard", "redesign", "renamed")
+DRIFTS = ("", "markup", "meta")
+FAMILIES = ("legacy", "web")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,48 +86,53 @@ class ReplicaConfig:
     new_per_epoch: int = 5
     edits_per_epoch: int = 2
     removals_per_epoch: int = 1
-    # The site changed its article template: "markup" (every article in a redesign no selector
-    # knows) or "meta" (the meta line is gone, so no page reads as an article). "" for none.
+    # The site changed its article template: "markup" (a synonym of markup="redesign") or
+    # "meta" (the meta line is gone, so no page reads as an article). "" for none.
     drift: str = ""
     crawl_delay: float = 0  # robots.txt asks for this Crawl-delay (0: none)
     retry_after: int = 0  # the article that answers 503 twice says Retry-After: this many seconds (0: no header)
-    # Faults to inject (see FAULTS), each on `fault_pages` articles chosen by the seed.
+    # Faults to inject (see FAULTS), article faults each on `fault_pages` articles chosen by the seed.
     faults: tuple[str, ...] = ()
     fault_pages: int = 2
     stall_seconds: float = 3.0
+    markup: str = "standard"  # see MARKUPS
+    fault_list_page: int = 3  # the list page the list-* faults hit (the next ones when several are on)
+    fault_list_family: str = "web"  # ... of the Cooperation list of this family: "web" or "legacy"
+    header_mb: int = 600  # the huge-headers fault sends about this many MiB of headers
+    # A list long enough has at least this many pages: its pages hold fewer than page_size
+    # entries (never fewer than 5), so that small sites page too.
+    min_list_pages: int = 4
 
+    def __post_init__(self) -> None:
+        problems = []
+        if self.markup not in MARKUPS:
+            problems.append(f"unknown markup {self.markup!r} (one of {', '.join(MARKUPS)})")
+        if self.drift not in DRIFTS:
+            problems.append(f"unknown drift {self.drift!r} (markup or meta)")
+        if self.fault_list_family not in FAMILIES:
+            problems.append(f"unknown list family {self.fault_list_family!r} (legacy or web)")
+        if unknown := [f for f in self.faults if f not in FAULTS]:
+            problems.append(f"unknown fault {', '.join(map(repr, unknown))}")
+        if self.articles < 1 or self.page_size < 1 or self.fault_pages < 1 or self.fault_list_page < 1:
+            problems.append("articles, page_size, fault_pages and fault_list_page must be positive")
+        if self.epoch < 0 or (self.others is not None and self.others < 0) or self.header_mb < 0 or self.min_list_pages < 0:
+            problems.append("epoch, others, header_mb and min_list_pages must not be negative")
+        if problems:
+            raise ValueError("bad replica config: " + "; ".join(problems))
 
     @property
     def other_count(self) -> int:
         return self.others if self.others is not None else max(10, self.articles // 10)
 
-
-
-# The faults the replica can inject, and whether a retry within the run gets past them.
-FAULTS: dict[str, str] = {
-    "5xx": "500, 502, 503 or 504 twice, then the page",
-    "5xx-retry-after": "503 with Retry-After: 1 twice, then the page",
-    "429": "429 with Retry-After: 1 once, then the page",
-    "reset": "the connection reset in the middle of the body, twice",
-    "stall": "no answer for stall_seconds (past the download timeout), once",
-    "short": "a body shorter than its Content-Length, twice",
-    "truncated": "half a page with a correct Content-Length, twice",
-    "empty": "an empty 200, twice",
-    "soft404": "a 200 'page not found' page, twice",
-    "charset": "a charset header (ISO-8859-1) that contradicts the page's meta (UTF-8), always",
-    "malformed": "unclosed tags, a NUL byte and decoy nesting in the page, always",
-    "oversize": "a page above 2 MB (run with a smaller DOWNLOAD_MAXSIZE), always",
-    "gzip-bomb": "a gzip body that inflates to 256 MB, always",
-    "redirect-loop": "a redirect to itself, always",
-    "redirect-offsite": "a redirect to a spam host, always",
-    "robots-channel": "robots.txt disallows the channel's list pages",
-    "nested-divs": "one more listed page: 5 MB of nested divs",
-}
+    @property
+    def page_markup(self) -> str:
+        """The markup every page is rendered in: ``drift="markup"`` means the redesign."""
+        return "redesign" if self.drift == "markup" else self.markup
 
 
 @dataclass(slots=True)
 class Story:
-    """One story; it may live at two URLs (a G1b and a G2 twin)."""
+    """One story; it may live at two URLs (a G1b and a G2 twin). Its fields are the true values."""
 
     index: int
     channel: str
@@ -112,19 +140,22 @@ class Story:
     paths: dict[str, str]  # generation -> path, e.g. {"G1b": ..., "G2": ...}
     title: str
     sections: list[tuple[str | None, list[str]]]
-    source: str  # as printed; "" when empty
-    author: str  # as printed; may hold a non-breaking space
-    meta_style: int
-    byline: str | None  # as printed: "By QI Liming", "Edited by LIN Yuchen"
+    source: str  # the meta line's Source; "" when empty
+    authors: list[str]  # the meta line's Author, one name per item (an organisation is one name)
+    meta_style: int  # which printed variant of the meta line (render.meta_line)
+    byline_name: str | None  # the name part of the byline: "QI Liming", "LI Hongche & LIANG Yilian"
+    byline_prefix: str  # "By" or "Edited by"
     byline_first: bool  # byline above the lead picture and caption
-    image: str | None  # path of the lead picture
-    caption: str | None
-    credit: str | None
+    pictures: dict[str, str]  # CMS family ("legacy", "web") -> path of the lead picture on that CMS
+    caption: str | None  # the caption without its credit
+    credit: str | None  # "PHOTO: XINHUA", printed in parentheses after the caption
     editor: str | None
+    author_join: str = "&"  # how the printed Author joins two or more names: "&" or "and"
     layout: str = "standard"  # standard | alt (a redesign) | mirror (spam-mirror damage)
     encoding: str = "utf-8"
     flaky: bool = False  # answers 503 twice, then 200
     robots: bool = False  # disallowed by robots.txt
+    moved_from: str | None = None  # an old path, listed, that answers 301 to this story's page
     added_epoch: int = 0
     removed_epoch: int | None = None
     edits: list[tuple[int, int]] = field(default_factory=list)  # (epoch, section) edited
@@ -133,6 +164,31 @@ class Story:
     def primary(self) -> str:
         """The generation whose URL is the record's ``url`` (G2 over its G1b twin)."""
         return next(g for g in ("G3", "G2", "G1", "G1b") if g in self.paths)
+
+    @property
+    def twin(self) -> bool:
+        return "G1b" in self.paths and "G2" in self.paths
+
+    @property
+    def families(self) -> list[str]:
+        """The CMSs serving the story: "legacy", "web" or both."""
+        return [f for f in FAMILIES if any(gen_family(g) == f for g in self.paths)]
+
+    @property
+    def image(self) -> str | None:
+        """The lead picture's path on the primary page's CMS (None: no picture)."""
+        return self.pictures.get(gen_family(self.primary))
+
+    @property
+    def author(self) -> str:
+        """The Author value as the meta line prints it (non-breaking spaces in meta style 4)."""
+        names = [n.replace(" ", "\u00a0") for n in self.authors] if self.meta_style == 4 else self.authors
+        return join_names(names, self.author_join)
+
+    @property
+    def byline(self) -> str | None:
+        """The byline as printed: "By QI Liming", "Edited by LIN Yuchen"."""
+        return f"{self.byline_prefix} {self.byline_name}" if self.byline_name else None
 
     @property
     def summary(self) -> str:
@@ -157,6 +213,13 @@ class Story:
         return self.channel
 
 
+def join_names(names: list[str], join: str = "&") -> str:
+    """Names as a byline or meta line prints them: "A & B", "A, B and C"."""
+    if len(names) < 2:
+        return "".join(names)
+    return ", ".join(names[:-1]) + f" {join} " + names[-1]
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
     """A list-page entry: a story, or one of the hostile links of SITE.md."""
@@ -165,7 +228,9 @@ class Entry:
     title: str
     summary: str
     published: dt.datetime
-    kind: str  # story | missing (404) | broken (500) | special (not an article) | topic | cross | offsite
+    # story | moved (a story under its old URL, 301) | missing (404) | broken (500)
+    # | special (not an article) | topic | cross | offsite | hostile (nested divs)
+    kind: str
     story: Story | None = None
     host: str | None = None  # offsite entries: the spam host
 
@@ -249,37 +314,42 @@ class SiteModel:
         else:
             sections = [(None, paragraphs)]
 
-        author = prose.person()
+        person = prose.person()
+        authors = [person]
         source = r.choice(SOURCES)
         meta_style = r.choices(range(5), weights=(55, 20, 8, 8, 9))[0]
         if meta_style == 2:
-            source, author = "", ""
+            source, authors = "", []
         elif meta_style == 3:
-            source, author = "", "Science and Technology Daily"
-        elif meta_style == 4:
-            author = author.replace(" ", "\u00a0")  # printed with a non-breaking space
+            source, authors = "", ["Science and Technology Daily"]
 
         roll = r.random()
-        byline: str | None = None
-        if roll < 0.3 and author and meta_style != 3:
-            byline = f"By {author.replace(chr(0xa0), ' ')}"
+        byline_name: str | None = None
+        prefix = "By"
+        join = "&"
+        if roll < 0.3 and authors and meta_style != 3:
+            byline_name = person
         elif roll < 0.4:
-            byline = "By Staff Reporters"  # differs from the meta line's Author
+            byline_name = "Staff Reporters"  # differs from the meta line's Author
         elif roll < 0.5:
-            second = prose.person()
-            author = f"{author.replace(chr(0xa0), ' ') or prose.person()} & {second}"
+            # Two or three names, in the meta line and the byline alike.
+            authors = [person or prose.person(), prose.person()]
+            if roll >= 0.46:
+                authors.append(prose.person())
+            join = "and" if r.random() < 0.3 else "&"
             meta_style = 0 if meta_style in (2, 3, 4) else meta_style
             source = source or "Science and Technology Daily"
-            byline = f"By {author}"
+            byline_name = join_names(authors, join)
         elif roll < 0.58:
-            byline = f"Edited by {prose.person()}"
+            prefix, byline_name = "Edited by", prose.person()
         elif roll < 0.62:
-            byline = "By The Editorial Office"
+            byline_name = "The Editorial Office"
 
         pic = r.random()
-        image = caption = credit = None
+        pictures: dict[str, str] = {}
+        caption = credit = None
         if pic < 0.7:
-            image = f"/web/English/pic/{day:%Y-%m/%d}/{1890000 + index}_{hashlib.md5(f'{index}'.encode()).hexdigest()[:12]}.jpg"
+            pictures = self._pictures(index, paths, day, folder)
             if pic < 0.6:
                 caption, credit = prose.caption(), prose.credit()
         editor = r.choice(CHINESE_NAMES) if r.random() < 0.25 else None
@@ -292,16 +362,30 @@ class SiteModel:
             title=title,
             sections=sections,
             source=source,
-            author=author,
+            authors=authors,
+            author_join=join,
             meta_style=meta_style,
-            byline=byline,
+            byline_name=byline_name,
+            byline_prefix=prefix,
             byline_first=r.random() < 0.3,
-            image=image,
+            pictures=pictures,
             caption=caption,
             credit=credit,
             editor=editor,
             layout=layout,
         )
+
+    def _pictures(self, index: int, paths: dict[str, str], day: dt.date, folder: str) -> dict[str, str]:
+        """The lead picture at each CMS's own path (SITE.md): beside the legacy page, under /web/.../pic/."""
+        r = random.Random(f"{self.config.seed}:picture:{index}")
+        out = {}
+        if "G1" in paths or "G1b" in paths:
+            out["legacy"] = f"/English/{folder}/{day:%Y%m}/W0{day:%Y%m%d}{r.randrange(10**9):09d}.jpg"
+        web = paths.get("G3") or paths.get("G2")
+        if web:
+            content_id = web.rsplit("content_", 1)[1].removesuffix(".html")
+            out["web"] = f"/web/English/pic/{day:%Y-%m/%d}/{content_id}_{hashlib.md5(f'{index}:{web}'.encode()).hexdigest()[:12]}.jpg"
+        return out
 
     def _place_hostile(self) -> None:
         """Mark the special stories and make the hostile list entries (Cooperation only)."""
@@ -311,12 +395,16 @@ class SiteModel:
             return
         # The one GBK page carries the Chinese meta line seen on the live site.
         gbk = late[len(late) // 3]
-        gbk.encoding, gbk.source, gbk.author, gbk.meta_style, gbk.layout = "gbk", "科技日报", "卢子建", 0, "standard"
+        gbk.encoding, gbk.source, gbk.authors, gbk.meta_style, gbk.layout = "gbk", "科技日报", ["卢子建"], 0, "standard"
         gbk.editor = "宗诗涵"
-        if gbk.byline and gbk.byline.startswith("By ") and gbk.byline not in ("By Staff Reporters", "By The Editorial Office"):
-            gbk.byline = None
+        if gbk.byline_name and gbk.byline_name not in ("Staff Reporters", "The Editorial Office"):
+            gbk.byline_name = None
         flaky = late[len(late) // 2]
         flaky.flaky = True
+        # One story the site moved: listed under an old URL that answers 301 with the new one.
+        moved = next((s for s in late[len(late) // 4 :] if s.layout == "standard" and not (s.flaky or s.encoding != "utf-8")), None)
+        if moved is not None:
+            moved.moved_from = f"/web/English/{moved.published:%Y-%m/%d}/content_{self._ids.next('G3')}.html"
         legacy_only = [s for s in coop if "G1b" in s.paths and "G2" not in s.paths]
         if legacy_only:
             legacy_only[len(legacy_only) // 2].robots = True
@@ -324,8 +412,10 @@ class SiteModel:
         if mirrored:
             seedlike = mirrored[len(mirrored) // 2]
             seedlike.layout, seedlike.meta_style = "mirror", 4
-            if " " in seedlike.author:
-                seedlike.author = seedlike.author.replace(" ", "\u00a0")
+            if len(seedlike.authors) > 1:  # the seed article has one author, spaces damaged
+                if seedlike.byline_name == join_names(seedlike.authors, seedlike.author_join):
+                    seedlike.byline_name = seedlike.authors[0]
+                seedlike.authors = seedlike.authors[:1]
 
         r = random.Random(f"{self.config.seed}:hostile")
         # Off the first list page: a scheduled run of an unchanged site then fetches only young articles.
@@ -367,7 +457,7 @@ class SiteModel:
             candidates = [
                 s for s in self.stories
                 if s.channel == "Cooperation" and s.alive(epoch - 1) and s.published >= young_since
-                and not (s.flaky or s.robots or s.encoding != "utf-8")
+                and not (s.flaky or s.robots or s.moved_from or s.encoding != "utf-8")
             ]
             picked = r.sample(candidates, min(cfg.edits_per_epoch + cfg.removals_per_epoch, len(candidates)))
             for story in picked[: cfg.edits_per_epoch]:
@@ -397,14 +487,34 @@ class SiteModel:
         return {path: (story, gen) for story in self.stories for gen, path in story.paths.items()}
 
     @cached_property
+    def moved(self) -> dict[str, Story]:
+        """Old path -> the story it answers 301 for."""
+        return {s.moved_from: s for s in self.stories if s.moved_from}
+
+    @cached_property
+    def pictures(self) -> dict[str, Story]:
+        """Every picture path (both CMSs) -> its story."""
+        return {path: s for s in self.stories for path in s.pictures.values()}
+
+    @cached_property
     def hostile_by_path(self) -> dict[str, Entry]:
         return {e.path: e for e in self.hostile if e.kind in ("missing", "broken", "special", "topic")}
+
+    def list_path(self, name: str, family: str, page: int = 1) -> str:
+        """Page ``page`` of a channel's legacy (common_list) or /web/ (node) list."""
+        spec = next(s for s in CHANNEL_SPECS if s.name == name)
+        if family == "legacy" and spec.folder:
+            return f"/English/{spec.folder}/common_list.shtml" if page == 1 else f"/English/{spec.folder}/common_list_{page}.shtml"
+        node = self.nodes[name]
+        return f"/web/English/node_{node}.html" if page == 1 else f"/web/English/node_{node}_{page}.html"
 
     def list_entries(self, channel: str, family: str) -> list[Entry]:
         """Entries of one channel's legacy or /web/ list, newest first."""
         gens = ("G1", "G1b") if family == "legacy" else ("G2", "G3")
         entries = [
-            Entry(s.paths[g], s.title, s.summary, s.published, "story", story=s)
+            Entry(s.moved_from, s.title, s.summary, s.published, "moved", story=s)
+            if g == "G3" and s.moved_from
+            else Entry(s.paths[g], s.title, s.summary, s.published, "story", story=s)
             for s in self.live_stories(channel)
             for g in gens
             if g in s.paths
@@ -423,24 +533,134 @@ class SiteModel:
         return entries
 
     def pages(self, channel: str, family: str) -> list[list[Entry]]:
+        """The list's pages: page_size entries each, fewer when the list would have under min_list_pages."""
         entries = self.list_entries(channel, family)
         size = self.config.page_size
+        if self.config.min_list_pages:
+            size = min(size, max(5, -(-len(entries) // self.config.min_list_pages)))
         return [entries[i : i + size] for i in range(0, len(entries), size)] or [[]]
 
     def robots_paths(self) -> list[str]:
         return [s.paths["G1b"] for s in self.stories if s.robots]
 
+    # -- faults ---------------------------------------------------------------------------
+
     @cached_property
-    def faulty(self) -> dict[str, str]:
-        """Article path -> the fault it answers with, chosen by the seed among plain G3 stories."""
+    def _fault_plan(self) -> tuple[dict[str, str], dict[str, str]]:
+        """(article path -> fault, faulty path -> where it sends the crawler)."""
+        cfg = self.config
+        article_faults = [f for f in dict.fromkeys(cfg.faults) if CATALOGUE[f].target == "article"]
         candidates = [
-            s.paths["G3"] for s in self.live_stories("Cooperation")
-            if "G3" in s.paths and s.layout == "standard" and not (s.flaky or s.robots or s.encoding != "utf-8")
+            s for s in self.live_stories("Cooperation")
+            if ("G3" in s.paths or ("G2" in s.paths and not s.twin)) and s.layout == "standard"
+            and not (s.flaky or s.robots or s.moved_from or s.encoding != "utf-8")
         ]
-        r = random.Random(f"{self.config.seed}:faults")
+        r = random.Random(f"{cfg.seed}:faults")
         r.shuffle(candidates)
-        per_page = [f for f in self.config.faults if f not in ("robots-channel", "nested-divs")]
-        return {candidates.pop(): fault for fault in per_page for _ in range(self.config.fault_pages) if candidates}
+        # Redirect targets: healthy entries of the /web/ list, in its order (newest first).
+        web = [e for e in self.list_entries("Cooperation", "web") if e.kind == "story" and e.story is not None]
+        order = {e.path: n for n, e in reversed(list(enumerate(web)))}
+        plain = {id(s) for s in candidates}
+        faulty: dict[str, str] = {}
+        targets: dict[str, str] = {}
+        reserved: set[int] = set()  # stories kept healthy: something redirects to them
+        for _ in range(cfg.fault_pages):
+            # Faults with a narrower choice pick first.
+            for fault in sorted(article_faults, key=lambda f: not CATALOGUE[f].chinese):
+                spec = CATALOGUE[fault]
+                for pick in reversed(candidates):
+                    if spec.chinese and pick.editor is None:
+                        continue
+                    target = None
+                    if spec.redirects:
+                        # The nearest newer article a crawler walking the list has met, kept healthy.
+                        at = order[_web_path(pick)]
+                        target = next((
+                            e for e in reversed(web[:at])
+                            if e.path not in faulty and (id(e.story) in plain or id(e.story) in reserved)
+                        ), None)
+                        if target is None:
+                            continue
+                    candidates.remove(pick)
+                    faulty[_web_path(pick)] = fault
+                    if target is not None:
+                        assert target.story is not None
+                        targets[_web_path(pick)] = target.path
+                        reserved.add(id(target.story))
+                        if target.story in candidates:
+                            candidates.remove(target.story)
+                    break
+        twin_faults = [f for f in dict.fromkeys(cfg.faults) if CATALOGUE[f].target == "twin"]
+        if twin_faults:
+            twins = sorted((s for s in self.live_stories() if s.twin), key=lambda s: s.index)
+            for n, story in enumerate(twins):
+                faulty[story.paths["G1b"]] = fault = twin_faults[n % len(twin_faults)]
+                if fault == "twin-redirect":
+                    targets[story.paths["G1b"]] = story.paths["G2"]
+        for old, story in self.moved.items():
+            targets[old] = story.paths[story.primary]
+        return faulty, targets
+
+    @property
+    def faulty(self) -> dict[str, str]:
+        """Article path -> the fault it answers with: the article faults and the twin faults.
+
+        Article faults each take ``fault_pages`` plain Cooperation articles with a /web/
+        page of their own (G3, or G2 without a twin), chosen by the seed, one page per
+        fault in turn so that every fault gets one before any gets two; the charset faults
+        take articles that carry Chinese text (an Editor line in Chinese script). Twin
+        faults hit the G1b page of every live twin (alternately, when both are on).
+        """
+        return self._fault_plan[0]
+
+    @property
+    def fault_targets(self) -> dict[str, str]:
+        """Path -> the path it sends a crawler to: redirect-seen, meta-refresh, twin-redirect, the moved story.
+
+        redirect-seen and meta-refresh send to the nearest newer article of the same /web/
+        list (one a crawler walking it newest first has met), which no fault touches.
+        """
+        return self._fault_plan[1]
+
+    @cached_property
+    def fault_paths(self) -> dict[str, str]:
+        """Every path a fault hits -> the fault: articles and twins (as :attr:`faulty`), list pages, /robots.txt.
+
+        A list-* fault hits page ``fault_list_page`` of the Cooperation list of
+        ``fault_list_family``; with several on, each takes the next page in turn (past the
+        last, page 2 on; then the other family's list), in the order given. list-repeat-last
+        hits the first page past the end of that list, and every page after it.
+        """
+        cfg = self.config
+        out = dict(self.faulty)
+        first = cfg.fault_list_family
+        slots = []
+        for family in (first, "legacy" if first == "web" else "web"):
+            count = len(self.pages("Cooperation", family))
+            pages = list(range(cfg.fault_list_page, count + 1)) + list(range(2, min(cfg.fault_list_page, count + 1)))
+            slots += [self.list_path("Cooperation", family, p) for p in pages]
+        for fault in dict.fromkeys(cfg.faults):
+            if fault == "list-repeat-last":
+                out[self.list_path("Cooperation", first, len(self.pages("Cooperation", first)) + 1)] = fault
+            elif CATALOGUE[fault].target == "list" and slots:
+                out[slots.pop(0)] = fault
+        # One robots.txt: the bomb wins over the oversize file, both carry the channel's rules.
+        robots = [f for f in ("robots-bomb", "robots-oversize", "robots-channel") if f in cfg.faults]
+        if robots:
+            out["/robots.txt"] = robots[0]
+        if "nested-divs" in cfg.faults:
+            out[NESTED_DIVS_PATH] = "nested-divs"
+        return out
+
+    def list_fault(self, family: str, channel: str, page: int) -> str | None:
+        """The list-* fault that page ``page`` of a channel's list answers with, if any."""
+        if channel != "Cooperation":
+            return None
+        fault = self.fault_paths.get(self.list_path(channel, family, page))
+        if fault is None and "list-repeat-last" in self.config.faults and family == self.config.fault_list_family \
+                and page > len(self.pages(channel, family)):
+            return "list-repeat-last"
+        return fault if fault is None or CATALOGUE[fault].target == "list" else None
 
 
 class _IdCounter:
@@ -457,3 +677,11 @@ class _IdCounter:
 
 def path_family(path: str) -> str:
     return "web" if path.startswith("/web/") else "legacy"
+
+
+def gen_family(generation: str) -> str:
+    return "legacy" if generation in ("G1", "G1b") else "web"
+
+
+def _web_path(story: Story) -> str:
+    return story.paths.get("G3") or story.paths["G2"]

@@ -4,6 +4,8 @@ Everything is drawn from a ``random.Random`` the caller seeds, so the same
 seed always writes the same site. The text follows the site's house style
 (SITE.md): family names in capitals ("QI Liming"), straight quotes, sentences
 that end in a full stop, a few real questions, short sub-headings without one.
+Everything here is the clean text a record holds (single spaces, no
+non-breaking spaces): the printed forms are the renderer's business.
 """
 
 from __future__ import annotations
@@ -92,7 +94,7 @@ _SENTENCES = (
     "{fperson} first came to {city} in {year} and has since published {n} papers with Chinese colleagues.",
     "Is the model ready to be copied elsewhere? The team believes it is, with some changes.",
     "The program received funding of {n}0 million yuan from the central government.",
-    "Field tests covered an area of {n}0\u00a0square kilometers in {country}.",
+    "Field tests covered an area of {n}0 square kilometers in {country}.",
     "Experts at the forum called for more open data and fewer barriers to exchange.",
     "The results were published in the journal Nature {lfield_short} this month.",
     "Both sides agreed to hold the next meeting in {country} in {year2}.",

@@ -1,10 +1,14 @@
 """The replica's HTTP server: a deterministic stdaily on 127.0.0.1.
 
-:class:`Router` maps a path to a response and holds the only per-process state
-(the request counter that reshuffles "Top News", and the counts behind the
-article that answers 503 twice before it answers). :class:`ReplicaServer` serves
-it from a background thread, records every request it receives, and refuses
-proxy requests for other hosts, so a test can prove nothing left for elsewhere.
+:class:`Router` maps a path to a :class:`~.reply.Reply` and holds the only
+per-process state (the request counter that reshuffles the sidebars, and the
+hit counts behind the flaky article and the transient faults). It serves
+homepages, lists (with the list faults), pictures, the moved story's 301,
+articles (with the article and twin faults) and robots.txt (with its faults).
+:class:`ReplicaServer` serves it from a background thread, records every
+request it receives, and refuses proxy requests for other hosts, so a test can
+prove nothing left for elsewhere. A client that hangs up mid-reply (under a
+stall, a flood of headers, an oversized body) is expected, not an error.
 """
 
 from __future__ import annotations
@@ -13,31 +17,23 @@ import json
 import re
 import socket
 import struct
-import threading
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass, replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import urlsplit
 
 from stdcrawl.replica import faults, render
-from stdcrawl.replica.model import CHANNEL_SPECS, NESTED_DIVS_PATH, ReplicaConfig, SiteModel
+from stdcrawl.replica.faults import CATALOGUE
+from stdcrawl.replica.model import CHANNEL_SPECS, HOMES, NESTED_DIVS_PATH, ReplicaConfig, SiteModel, Story
+from stdcrawl.replica.reply import Reply, html_reply, redirect
+from stdcrawl.urls import CANONICAL_BASE
 
 _LEGACY_LIST = re.compile(r"/English/(?P<folder>[A-Za-z]+)/common_list(?:_(?P<page>\d+))?\.shtml")
 _WEB_LIST = re.compile(r"/web/English/node_(?P<node>\d+)(?:_(?P<page>\d+))?\.html")
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    status: int
-    body: bytes
-    content_type: str = "text/html; charset=utf-8"
-    headers: tuple[tuple[str, str], ...] = ()
-    # What the connection does beyond HTTP: "reset" mid-body, "short" (fewer bytes than
-    # Content-Length), or a stall of this many seconds before answering.
-    transport: str | None = None
-    stall: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +43,6 @@ class LoggedRequest:
     host: str  # Host header
     status: int
     at: float
-
-
-def _html(status: int, text: str, charset: str = "utf-8") -> Reply:
-    return Reply(status, text.encode(charset, errors="xmlcharrefreplace"), f"text/html; charset={charset.upper()}")
 
 
 class Router:
@@ -73,12 +65,18 @@ class Router:
             self._requests += 1
             return self._requests
 
+    def _hit(self, path: str) -> int:
+        """Count one more request of a path whose answer changes with its hits (faults, the flaky page)."""
+        with self._lock:
+            hits = self._flaky_hits[path] = self._flaky_hits.get(path, 0) + 1
+            return hits
+
     def route(self, path: str) -> Reply:
         if self._cache is None:
             return self._route(path)
         if (cached := self._cache.get(path)) is None:
             cached = self._route(path)
-            if cached.status == 200:
+            if cached.status == 200 and path not in self.model.fault_paths:  # a transient fault must heal
                 self._cache[path] = cached
         return cached
 
@@ -86,58 +84,103 @@ class Router:
         model = self.model
         n = self._next_request_no()
         if path == "/robots.txt":
-            return Reply(200, render.robots_txt(model).encode(), "text/plain; charset=utf-8")
+            fault = model.fault_paths.get(path)
+            return faults.robots_reply(fault, render.robots_txt(model))
         if path in ("/English/index.shtml", "/English/", "/English/index.html"):
-            return _html(200, render.home_page(model, "legacy", n))
+            return html_reply(200, render.home_page(model, "legacy", n))
         if path in ("/web/English/index.html", "/web/English/"):
-            return _html(200, render.home_page(model, "web", n))
-        if path.startswith(("/web/English/pic/", "/English/pic/", "/English/images/", "/web/English/images/")):
+            return html_reply(200, render.home_page(model, "web", n))
+        if path in model.pictures:
+            return Reply(200, picture(path), "image/jpeg")
+        if path.startswith(("/English/images/", "/web/English/images/")):
             return Reply(200, _PIXEL, "image/gif")
         if reply := self._list(path, n):
             return reply
         if path == NESTED_DIVS_PATH and "nested-divs" in model.config.faults:
-            return _html(200, render.nested_divs_page())
+            return html_reply(200, render.nested_divs_page())
+        if moved := model.moved.get(path):
+            # Moved for good, to an absolute URL on the live host (another host than ours).
+            return redirect(301, CANONICAL_BASE + moved.paths[moved.primary])
         if found := model.by_path.get(path):
-            story, generation = found
-            if not story.alive(model.epoch):
-                return _html(404, render.not_found_page())
-            if fault := model.faulty.get(path):
-                with self._lock:
-                    hits = self._flaky_hits[path] = self._flaky_hits.get(path, 0) + 1
-                reply = faults.reply(fault, hits, path, lambda: render.article_page(model, story, generation, n), model.config)
-                if reply is not None:
-                    return reply
-            if story.flaky:
-                with self._lock:
-                    hits = self._flaky_hits[path] = self._flaky_hits.get(path, 0) + 1
-                if hits <= 2:
-                    reply = _html(503, "<html><body>Service Temporarily Unavailable</body></html>")
-                    if model.config.retry_after:
-                        return replace(reply, headers=(("Retry-After", str(model.config.retry_after)),))
-                    return reply
-            charset = "gbk" if story.encoding == "gbk" else "utf-8"
-            return _html(200, render.article_page(model, story, generation, n), charset)
+            return self._article(path, *found, n)
         if entry := model.hostile_by_path.get(path):
             if entry.kind == "broken":
-                return _html(500, "<html><body>Internal Server Error</body></html>")
+                return html_reply(500, "<html><body>Internal Server Error</body></html>")
             if entry.kind in ("special", "topic"):
-                return _html(200, render.special_page(model, entry, n))
-        return _html(404, render.not_found_page())
+                return html_reply(200, render.special_page(model, entry, n))
+        return html_reply(404, render.not_found_page())
+
+    def _article(self, path: str, story: Story, generation: str, n: int) -> Reply:
+        model = self.model
+        if not story.alive(model.epoch):
+            return html_reply(404, render.not_found_page())
+        if fault := model.faulty.get(path):
+            if CATALOGUE[fault].target == "twin":
+                return faults.twin_reply(fault, story.paths["G2"])
+            reply = faults.article_reply(
+                fault, self._hit(path), path,
+                lambda **extras: render.article_page(model, story, generation, n, **extras),
+                target=model.fault_targets.get(path), stall_seconds=model.config.stall_seconds,
+                header_mb=model.config.header_mb,
+            )
+            if reply is not None:
+                return reply
+        if story.flaky and self._hit(path) <= 2:
+            reply = html_reply(503, "<html><body>Service Temporarily Unavailable</body></html>")
+            if model.config.retry_after:
+                return replace(reply, headers=(("Retry-After", str(model.config.retry_after)),))
+            return reply
+        charset = "gbk" if story.encoding == "gbk" else "utf-8"
+        return html_reply(200, render.article_page(model, story, generation, n), charset)
 
     def _list(self, path: str, n: int) -> Reply | None:
+        model = self.model
         if m := _LEGACY_LIST.fullmatch(path):
             spec = next((s for s in CHANNEL_SPECS if s.folder == m["folder"]), None)
             family = "legacy"
         elif m := _WEB_LIST.fullmatch(path):
-            spec = next((s for s in CHANNEL_SPECS if self.model.nodes[s.name] == m["node"]), None)
+            spec = next((s for s in CHANNEL_SPECS if model.nodes[s.name] == m["node"]), None)
             family = "web"
         else:
             return None
-        page = render.list_page(self.model, spec.name, family, int(m["page"] or 1), n) if spec else None
-        return _html(200, page) if page else _html(404, render.not_found_page())
+        if spec is None:
+            return html_reply(404, render.not_found_page())
+        page_no = int(m["page"] or 1)
+        if fault := model.list_fault(family, spec.name, page_no):
+            shown = len(model.pages(spec.name, family)) if fault == "list-repeat-last" else page_no
+            reply = faults.list_reply(
+                fault, self._hit(path),
+                lambda entries: render.list_page(model, spec.name, family, shown, n, entries=entries) or "",
+                HOMES[family], render.not_found_page(),
+            )
+            if reply is not None:
+                return reply
+        page = render.list_page(model, spec.name, family, page_no, n)
+        return html_reply(200, page) if page else html_reply(404, render.not_found_page())
 
 
 _PIXEL = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
+
+
+def _segment(marker: int, payload: bytes) -> bytes:
+    return bytes((0xFF, marker)) + struct.pack(">H", len(payload) + 2) + payload
+
+
+def picture(path: str) -> bytes:
+    """A small valid JPEG (8x8, mid grey, baseline) carrying its path in a comment, so each picture differs."""
+    one_code = bytes([1] + [0] * 15) + b"\x00"  # one Huffman code of length 1, for symbol 0
+    return (
+        b"\xff\xd8"
+        + _segment(0xE0, b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00")
+        + _segment(0xFE, path.encode())
+        + _segment(0xDB, b"\x00" + b"\x01" * 64)  # quantisation table 0: all ones
+        + _segment(0xC0, b"\x08\x00\x08\x00\x08\x01\x01\x11\x00")  # 8 bits, 8x8, one component
+        + _segment(0xC4, b"\x00" + one_code)  # DC table 0
+        + _segment(0xC4, b"\x10" + one_code)  # AC table 0: the symbol is end-of-block
+        + _segment(0xDA, b"\x01\x01\x00\x00\x3f\x00")
+        + b"\x3f"  # DC difference 0 ("0"), end of block ("0"), padded with ones
+        + b"\xff\xd9"
+    )
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -169,7 +212,10 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.stall:
             time.sleep(reply.stall)
         self.send_response(reply.status)
-        self.send_header("Content-Type", reply.content_type)
+        if reply.pad_headers and not self._pad_headers(reply.pad_headers):
+            return
+        if reply.content_type:
+            self.send_header("Content-Type", reply.content_type)
         self.send_header("Content-Length", str(len(reply.body)))
         for name, value in reply.headers:
             self.send_header(name, value)
@@ -183,6 +229,22 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         self.wfile.write(reply.body)
+
+    def _pad_headers(self, size: int) -> bool:
+        """Stream ``size`` bytes of padding headers, one at a time; False when the client hung up."""
+        self.flush_headers()  # the status line goes out first, as a real server's would
+        value = b"x" * 8000
+        sent = n = 0
+        try:
+            while sent < size:
+                line = b"X-Padding-%06d: %s\r\n" % (n, value)
+                self.wfile.write(line)
+                sent += len(line)
+                n += 1
+        except (ConnectionError, TimeoutError):
+            self.close_connection = True
+            return False  # the crawler cut the connection, as it should
+        return True
 
     def do_CONNECT(self) -> None:
         self.server.replica.log(LoggedRequest("CONNECT", self.path, self.headers.get("Host", ""), 502, time.time()))
@@ -199,7 +261,7 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128
     replica: ReplicaServer
 
-    def handle_error(self, request: object, client_address: object) -> None:
+    def handle_error(self, request: socket.socket | tuple[bytes, socket.socket], client_address: Any) -> None:
         exc = sys.exc_info()[1]
         if isinstance(exc, ConnectionError | TimeoutError):
             return  # the crawler gave up on a stalled or oversized reply: expected under faults
@@ -209,8 +271,8 @@ class _Server(ThreadingHTTPServer):
 class ReplicaServer:
     """Serve a replica on ``host:port`` (port 0: any free port) from a background thread.
 
-    Control endpoints under ``/_replica/`` (never linked, never logged):
-    ``info`` (config and the channels' node ids) and ``requests`` (the request log).
+    Control endpoints under ``/_replica/`` (never linked, never logged): ``info`` (config,
+    the channels' node ids, and every path a fault hits) and ``requests`` (the request log).
     """
 
     def __init__(
@@ -228,7 +290,7 @@ class ReplicaServer:
     @property
     def netloc(self) -> str:
         host, port = self._httpd.server_address[:2]
-        return f"{host}:{port}"
+        return f"{host.decode() if isinstance(host, bytes) else host}:{port}"
 
     @property
     def url(self) -> str:
@@ -271,10 +333,12 @@ class ReplicaServer:
             return list(self._requests)
 
     def control(self, path: str) -> Reply:
+        data: Any
         if path == "/_replica/requests":
             data = [asdict(r) for r in self.requests]
         elif path == "/_replica/info":
-            data = {"config": {k: str(v) for k, v in asdict(self.config).items()}, "nodes": self.model.nodes}
+            data = {"config": {k: str(v) for k, v in asdict(self.config).items()}, "nodes": self.model.nodes,
+                    "faults": self.model.fault_paths}
         else:
             return Reply(404, b"unknown control endpoint", "text/plain")
         return Reply(200, json.dumps(data, ensure_ascii=False).encode(), "application/json")

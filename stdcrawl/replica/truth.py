@@ -1,74 +1,142 @@
 """The replica's ground truth: the record a correct crawl exports for each story.
 
-Computed from the same model the pages are rendered from, never by parsing a
-page, so it can judge the extractor. Crawl-time fields (``fetched_url``,
-``crawled_at``) and the parser path are not part of it; ``generation`` says
-which generation the record's URL belongs to.
+Read from the model's data (the story's true title, names, byline name,
+caption, paragraphs), never from a page and never through the crawler's own
+helpers: the record contract is implemented here, from the definitions in
+``stdcrawl/schema/article.schema.json`` and the README, so that a bug in the
+crawler's text cleaning, name splitting, word counting or hashing cannot pass
+against its own truth. Only the URL shapes (ids and the canonical base) come
+from :mod:`stdcrawl.urls`.
+
+- ``text``: the headings and paragraphs, in order, joined by blank lines.
+- ``word_count``: whitespace-separated tokens holding a letter or digit; each
+  Chinese character counts as one.
+- ``content_hash``: ``"sha256:"`` + SHA-256 of the UTF-8 canonical JSON
+  (sorted keys, no spaces, non-ASCII kept) of title, published_at, authors,
+  byline, images as ``[[caption, credit], ...]`` and body: the story's own
+  content, not its URLs, its pictures' URLs, summary, sidebar or template.
+- ``url``: the newest generation's page (G2 over its G1b twin; a moved story's
+  new page); ``aliases``: the story's other URLs (the G1b twin, the old URL
+  that redirects). Each picture's ``url`` is its copy on the record's page's
+  CMS and its ``aliases`` the other CMS's copy.
+
+Crawl-time fields (``fetched_url``, ``crawled_at``, ``parser``, provenance,
+revisions) are not part of it; ``generation`` says which generation the
+record's URL belongs to (``compare`` checks it against the parser path).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from stdcrawl.record import Image, Section, body_text, content_hash
-from stdcrawl.replica.model import SiteModel, Story
-from stdcrawl.text import clean_text, count_words, split_names
+from stdcrawl.replica.model import SiteModel, Story, gen_family
 from stdcrawl.urls import CANONICAL_BASE, parse_article_url
 
 # Fields a crawl fills in at run time; they cannot be known in advance.
 RUNTIME_FIELDS = ("fetched_url", "crawled_at", "parser")
 
 
-def _image(story: Story) -> list[Image]:
-    if not story.image and not story.caption:
+def is_cjk(char: str) -> bool:
+    """A Chinese (CJK unified or compatibility) ideograph."""
+    code = ord(char)
+    return 0x3400 <= code <= 0x4DBF or 0x4E00 <= code <= 0x9FFF or 0xF900 <= code <= 0xFAFF or 0x20000 <= code <= 0x3FFFF
+
+
+def count_words(text: str) -> int:
+    """Whitespace-separated tokens holding a letter or digit; each Chinese character counts as one."""
+    count = 0
+    for token in text.split():
+        run = ""  # the part of the token between Chinese characters
+        for char in token + " ":
+            if is_cjk(char) or char == " ":
+                count += any(c.isalnum() for c in run) + is_cjk(char)
+                run = ""
+            else:
+                run += char
+    return count
+
+
+def body_text(body: list[dict[str, Any]]) -> str:
+    """Headings and paragraphs, in reading order, separated by blank lines."""
+    blocks: list[str] = []
+    for section in body:
+        if section["heading"]:
+            blocks.append(section["heading"])
+        blocks += section["paragraphs"]
+    return "\n\n".join(blocks)
+
+
+def content_hash(fields: dict[str, Any]) -> str:
+    """The story's identity: a hash of its own content, canonical JSON, UTF-8."""
+    content = {
+        "title": fields["title"],
+        "published_at": fields["published_at"],
+        "authors": fields["authors"],
+        "byline": fields["byline"],
+        "images": [[image["caption"], image["credit"]] for image in fields["images"]],
+        "body": [{"heading": s["heading"], "paragraphs": s["paragraphs"]} for s in fields["body"]],
+    }
+    encoded = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return "sha256:" + hashlib.sha256(encoded).hexdigest()
+
+
+def language(text: str) -> str:
+    """zh when most of the letters are Chinese characters, else en."""
+    letters = [c for c in text if c.isalpha()]
+    return "zh" if letters and sum(map(is_cjk, letters)) * 2 > len(letters) else "en"
+
+
+def images(story: Story) -> list[dict[str, Any]]:
+    """The lead picture: its copy on the record page's CMS, the other CMS's copy as its alias."""
+    if not story.pictures and not story.caption:
         return []
+    home = gen_family(story.primary)
+    url = story.pictures.get(home)
     return [
         {
-            "url": CANONICAL_BASE + story.image if story.image else None,
-            "caption": clean_text(story.caption) or None,
-            "credit": clean_text(story.credit) or None,
-            "aliases": [],
+            "url": CANONICAL_BASE + url if url else None,
+            "caption": story.caption,
+            "credit": story.credit,
+            "aliases": [CANONICAL_BASE + p for family, p in story.pictures.items() if family != home],
         }
     ]
 
 
 def record(model: SiteModel, story: Story) -> dict[str, Any]:
     """The expected record of one story at the model's epoch."""
-    body: list[Section] = [
-        {"heading": clean_text(heading) or None, "paragraphs": [clean_text(p) for p in paragraphs]}
-        for heading, paragraphs in story.sections_at(model.epoch)
-    ]
-    byline = story.byline
-    for prefix in ("Edited by ", "By "):
-        if byline and byline.startswith(prefix):
-            byline = byline.removeprefix(prefix)
+    body = [{"heading": heading, "paragraphs": list(paragraphs)} for heading, paragraphs in story.sections_at(model.epoch)]
     fields: dict[str, Any] = {
-        "title": clean_text(story.title),
+        "title": story.title,
         "published_at": story.published.strftime("%Y-%m-%dT%H:%M:%S+08:00"),
-        "source": clean_text(story.source) or None,
-        "authors": split_names(story.author),
-        "byline": clean_text(byline) or None,
-        "editor": clean_text(story.editor) or None,
-        "images": _image(story),
+        "source": story.source or None,
+        "authors": list(story.authors),
+        "byline": story.byline_name,
+        "editor": story.editor,
+        "images": images(story),
         "body": body,
     }
     url = CANONICAL_BASE + story.paths[story.primary]
     parsed = parse_article_url(url)
     assert parsed is not None, url
+    aliases = [CANONICAL_BASE + p for g, p in story.paths.items() if g != story.primary]
+    if story.moved_from:
+        aliases.append(CANONICAL_BASE + story.moved_from)
     text = body_text(body)
     return {
         "id": parsed.id,
         "url": url,
-        "aliases": [CANONICAL_BASE + p for g, p in story.paths.items() if g != story.primary],
+        "aliases": aliases,
         "channel": story.channel,
         "section_label": story.section_label(),
         **fields,
-        "summary": clean_text(story.summary),
+        "summary": story.summary,
         "text": text,
         "word_count": count_words(text),
-        "language": "en",
+        "language": language(text),
         "content_hash": content_hash(fields),
         "generation": story.primary,
     }
