@@ -334,7 +334,7 @@ def test_an_empty_or_cut_off_page_is_retried_then_passed_on_marked(
     article: tuple[str, Callable[[], str], ReplicaConfig], fault: str | None, kind: str | None,
 ) -> None:
     path, page, config = article
-    reply = faults.reply(fault, 1, path, page, config) if fault else Reply(200, page().encode())
+    reply = faults.article_reply(fault, 1, path, page, target=None, stall_seconds=config.stall_seconds, header_mb=1) if fault else Reply(200, page().encode())
     assert reply is not None
     crawler = unit_crawler()
     mw = DamagedPageMiddleware.from_crawler(crawler)
@@ -361,7 +361,7 @@ def test_an_empty_or_cut_off_page_is_retried_then_passed_on_marked(
 def test_a_206_or_a_body_shorter_than_its_content_length_is_damaged(article: tuple[str, Callable[[], str], ReplicaConfig]) -> None:
     path, page, config = article
     whole = page().encode()
-    short = faults.reply("short", 1, path, page, config)
+    short = faults.article_reply("short", 1, path, page, target=None, stall_seconds=config.stall_seconds, header_mb=1)
     assert short is not None and short.transport == "short"  # the replica sends half the body, the whole length
     crawler = unit_crawler(RETRY_TIMES=0)
     mw = DamagedPageMiddleware.from_crawler(crawler)
@@ -497,7 +497,7 @@ def test_a_compressed_robots_txt_is_read_up_to_the_cap(encoding: str) -> None:
 
 def test_a_gzip_bomb_is_inflated_only_up_to_the_cap_and_a_broken_stream_keeps_its_start() -> None:
     tracemalloc.start()
-    body, cut = read_prefix(faults.BOMB, [b"gzip"], ROBOTS_CAP)  # the replica's: 256 MB inflated
+    body, cut = read_prefix(faults.gzip_bomb(b"", b"\0"), [b"gzip"], ROBOTS_CAP)  # the replica's: 256 MB inflated
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert cut and body == b"\0" * ROBOTS_CAP and peak < 8 * ROBOTS_CAP

@@ -2,9 +2,12 @@
 
 A list page prints a breadcrumb ("position: EnglishChannel > Cooperation"),
 then entries newest first: a title linking to the article and a one-paragraph
-summary. The reader takes the entries between the breadcrumb and the first
-sidebar or footer line, so "Top News" links to other channels never count as
-the channel's own. Only links to article-shaped URLs on the site are entries;
+summary, then a pager. The reader takes the entries between the breadcrumb and
+the end of the list, so a sidebar of other stories never counts as the
+channel's own: the end is the pager (its page links still count), a known
+sidebar or footer line ("Top News", "Copyright"), or, whatever its words, a
+short heading followed by a run of bare links once entries with summaries were
+read (a sidebar of titles, in a template never seen). Only links to article-shaped URLs on the site are entries;
 off-site links (spam mirrors keep the path and swap the host) are counted.
 """
 
@@ -80,9 +83,12 @@ def extract_listing(html: str | bytes, url: str, *, content_type: str | None = N
             listing.entries.append(ListEntry(current[0], current[1], " ".join(summary) or None))
         current, summary = None, []
 
-    for block in region:
+    over = False  # the list's pager was read: links after it are not entries
+    for n, block in enumerate(region):
         if anchors.is_end_marker(block.text) and len(block.text.split()) <= 30:
             break
+        if not over and _sidebar_heading(region, n) and any(e.summary for e in listing.entries):
+            over = True
         article_links = []
         for link in block.links:
             target = canonicalize(link.href, url)
@@ -95,6 +101,9 @@ def extract_listing(html: str | bytes, url: str, *, content_type: str | None = N
                 other = parse_list_url(target) if this is not None else None
                 if other is not None and this is not None and (other.family, other.list_key) == (this.family, this.list_key):
                     pages.add(other.page)
+                    over = over or bool(listing.entries or current)
+        if over:
+            continue
         if not article_links:
             if block.link_ratio >= 0.5 or _PAGER.match(block.text):
                 # Another kind of entry (special topic, off-site copy): what follows is its summary.
@@ -116,6 +125,15 @@ def extract_listing(html: str | bytes, url: str, *, content_type: str | None = N
     close()
     listing.pages = sorted(pages)
     return listing
+
+
+def _sidebar_heading(blocks: list[Block], n: int) -> bool:
+    """A short line that is no sentence, followed at once by two or more lines that are only links."""
+    block = blocks[n]
+    if block.links or not 0 < len(block.text.split()) <= 5 or anchors.ends_sentence(block.text):
+        return False
+    after = blocks[n + 1 : n + 3]
+    return len(after) == 2 and all(b.links and b.link_ratio >= 0.9 for b in after)
 
 
 def extract_navigation(html: str | bytes, url: str, *, content_type: str | None = None) -> list[NavLink]:
