@@ -22,11 +22,11 @@ import sys
 import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from conftest import ROOT
-from warcio.archiveiterator import ArchiveIterator
+from warcio.archiveiterator import ArchiveIterator  # type: ignore[import-untyped]
 
 from stdcrawl.archive import (
     REVISIT_PROFILE,
@@ -181,7 +181,7 @@ def test_every_response_reads_back_in_warcio_byte_for_byte(written: Written) -> 
         path = ex.url.removeprefix(SITE)
         assert request["http"].protocol == "GET" and request["http"].statusline == f"{path} HTTP/1.1"
         assert request["http"].get_header("Host") == "www.stdaily.com"
-        for name, value in ex.request_headers:
+        for name, value in cast(tuple[tuple[bytes, bytes], ...], ex.request_headers):  # bytes once built
             assert request["http"].get_header(name.decode()) == value.decode()
 
 
@@ -523,7 +523,7 @@ def test_a_folder_that_cannot_be_written_is_one_clear_error(tmp_path: Path) -> N
 
 
 def test_bad_input_is_refused_with_one_line(tmp_path: Path) -> None:
-    bad_exchanges = [
+    bad_exchanges: list[dict[str, Any]] = [
         dict(url="/web/English/relative.html"),
         dict(status=42),
         dict(response_headers=[(b"X-Evil", b"a\r\nSet-Cookie: b")]),
