@@ -412,6 +412,8 @@ def test_check_finds_every_kind_of_damage(written: Written) -> None:
     assert any("holds 2 records" in p for p in problems(merged))
     lying = plains[n].replace(b"Content-Length: ", b"Content-Length: 1", 1)
     assert any("Content-Length" in p for p in problems(b"".join(gzip.compress(p) for p in plains[:n] + [lying] + plains[n + 1:])))
+    request = plains[n - 1].replace(b"stdcrawl-test", b"stdcrawl-tesu", 1)  # a header, not the payload: the block digest
+    assert any("block digest" in p for p in problems(b"".join(gzip.compress(p) for p in plains[:n - 1] + [request] + plains[n:])))
     no_info = b"".join(gzip.compress(p) for p in plains[1:])
     assert any("not a warcinfo" in p for p in problems(no_info))
     orphan = b"".join(gzip.compress(p) for p in plains[:n - 1] + plains[n:])  # a response without its request
@@ -419,6 +421,38 @@ def test_check_finds_every_kind_of_damage(written: Written) -> None:
     assert check(("whole.warc.gz", data)) == []
     with pytest.raises(ArchiveError, match="cannot open"):
         check(path.with_name("missing.warc.gz"))
+
+
+def test_the_reader_never_hands_on_a_page_whose_bytes_do_not_match_its_digest(written: Written) -> None:
+    path = Path(written.files[0].path)
+    plains = members_of(path.read_bytes())
+    n = next(i for i, p in enumerate(plains) if b"WARC-Type: response" in p and b"Science" in p)
+    zipped = [gzip.compress(p) for p in plains[:n] + [plains[n].replace(b"Science", b"Sciencf", 1)] + plains[n + 1:]]
+    damaged, offset = b"".join(zipped), sum(map(len, zipped[:n]))
+    url = next(line for line in plains[n].split(b"\r\n") if line.startswith(b"WARC-Target-URI")).split(b" ")[1].decode()
+    with pytest.raises(ArchiveError, match="does not match its digest"):
+        list(iter_responses([("damaged.warc.gz", damaged)]))
+    problems: list[str] = []
+    got = [r.url for r in iter_responses([("damaged.warc.gz", damaged)], on_problem=problems.append)]
+    assert url not in got and len(got) == len([p for p in plains if b"WARC-Type: response" in p]) - 1
+    assert len(problems) == 1 and url in problems[0]
+    with pytest.raises(ArchiveError, match="does not match its digest"):
+        read_response(("damaged.warc.gz", damaged), offset)
+
+
+def test_a_revisit_whose_original_holds_other_bytes_is_caught(written: Written, tmp_path: Path) -> None:
+    """The state store's last copy out of step with the archive: it names a record of another payload."""
+    a, b = written.stored[0], written.stored[1]
+    body_b = written.pages[1].exchange.body
+    lying = replace(a.copy, payload_digest=sha1_b32(body_b))  # a's record, b's digest
+    out = write(tmp_path, [Page(replace(written.pages[1].exchange, url=a.url), "replica")], run="run-2",
+                last={a.url: lying})
+    assert out.stored[0].revisit
+    with pytest.raises(ArchiveError, match="has payload digest"):
+        list(iter_responses([out.files[0].path], originals=[f.path for f in written.files]))
+    found = check(out.files[0].path, originals=[f.path for f in written.files])
+    assert len(found) == 1 and "payload digest" in found[0] and "differs from its original" in found[0]
+    assert b.payload_digest == sha1_b32(body_b)
 
 
 def test_reading_at_a_wrong_place_is_one_clear_error(written: Written) -> None:
