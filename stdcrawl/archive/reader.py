@@ -29,7 +29,7 @@ import io
 import os
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO, Union
 
@@ -87,18 +87,21 @@ class ArchivedResponse:
                     except zlib.error:  # some servers send raw deflate
                         body = zlib.decompress(body, -zlib.MAX_WBITS)
                 elif encoding == "br":
-                    import brotli  # type: ignore[import-untyped]
-
-                    body = brotli.decompress(body)
+                    body = _unbrotli(body)
                 elif encoding != "identity":
                     raise ArchiveError(f"{self.file}@{self.offset}: unknown Content-Encoding {encoding!r} of {self.url}")
-        except (OSError, EOFError, zlib.error) as exc:
+        except (OSError, EOFError, zlib.error, ValueError) as exc:
             raise ArchiveError(f"{self.file}@{self.offset}: {self.url} does not decode as {encodings} ({exc})") from None
-        except Exception as exc:  # brotli.error is a plain Exception
-            if type(exc).__module__.startswith("brotli"):
-                raise ArchiveError(f"{self.file}@{self.offset}: {self.url} does not decode as br ({exc})") from None
-            raise
         return body
+
+
+def _unbrotli(data: bytes) -> bytes:
+    import brotli  # type: ignore[import-untyped]  # a dependency of fastwarc
+
+    try:
+        return bytes(brotli.decompress(data))
+    except brotli.error as exc:
+        raise ValueError(str(exc)) from None
 
 
 class _Src:
@@ -133,13 +136,22 @@ class _Src:
             raise ArchiveError(f"cannot open WARC file {self.name} ({exc.strerror or exc})") from None
 
 
-def _response(record: WarcRecord, file: str) -> ArchivedResponse:
-    """An ArchivedResponse of a fastwarc record read with its HTTP headers parsed (body not read yet)."""
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """A response or revisit record as read, before a revisit is resolved."""
+
+    response: ArchivedResponse
+    refers_to: str | None  # a revisit's WARC-Refers-To
+    container: str | None  # a revisit's WARC-Refers-To-Container
+
+
+def _read(record: WarcRecord, file: str) -> _Read:
+    """A fastwarc record read with its HTTP headers parsed (body not read yet)."""
     headers = record.headers
     http = record.http_headers
     if not record.is_http or http is None or http.status_code is None:
         raise ArchiveError(f"{file}@{record.stream_pos}: {headers.get('WARC-Type')} record is not an HTTP response")
-    return ArchivedResponse(
+    response = ArchivedResponse(
         url=headers.get("WARC-Target-URI") or "",
         status=http.status_code,
         reason=http.reason_phrase or "",
@@ -151,9 +163,12 @@ def _response(record: WarcRecord, file: str) -> ArchivedResponse:
         file=file,
         offset=record.stream_pos,
     )
+    if record.record_type == WarcRecordType.revisit:
+        return _Read(response, headers.get("WARC-Refers-To") or "", headers.get(REFERS_TO_CONTAINER))
+    return _Read(response, None, None)
 
 
-def _read_one(src: _Src, stream: BinaryIO, offset: int) -> ArchivedResponse:
+def _read_one(src: _Src, stream: BinaryIO, offset: int) -> _Read:
     """The response or revisit record at ``offset`` of an open stream, unresolved."""
     try:
         stream.seek(offset)
@@ -162,7 +177,7 @@ def _read_one(src: _Src, stream: BinaryIO, offset: int) -> ArchivedResponse:
                 break
             if not record.record_type & _RESPONSES:
                 raise ArchiveError(f"{src.name}@{offset}: a {record.record_type} record here, not a response")
-            return _response(record, src.name)
+            return _read(record, src.name)
     except OSError as exc:
         raise ArchiveError(f"{src.name}@{offset}: no WARC record starts here ({exc})") from None
     raise ArchiveError(f"{src.name}@{offset}: no WARC record starts here")
@@ -208,10 +223,14 @@ class _Originals:
         return self._where.get(record_id)
 
     def read(self, src: _Src, offset: int) -> ArchivedResponse:
+        """The response at an offset: an original, so never a revisit."""
         stream = self._streams.get(id(src))
         if stream is None:
             stream = self._streams[id(src)] = src.open()
-        return _read_one(src, stream, offset)
+        read = _read_one(src, stream, offset)
+        if read.refers_to is not None:
+            raise ArchiveError(f"{src.name}@{offset}: a revisit, where an original was to be")
+        return read.response
 
     def close(self) -> None:
         for stream in self._streams.values():
@@ -228,24 +247,27 @@ def _checked(response: ArchivedResponse) -> str | None:
     return None
 
 
-def _resolve(revisit: ArchivedResponse, record: WarcRecord, index: _Originals, also: Iterable[_Src]) -> ArchivedResponse:
-    """The revisit with its original's body; ArchiveError when the original cannot be found or does not match."""
-    refers_to = record.headers.get("WARC-Refers-To")
+def _resolve(read: _Read, index: _Originals, also: Iterable[_Src]) -> ArchivedResponse:
+    """The response, a revisit with its original's body; ArchiveError when that cannot be found or does not match."""
+    revisit = read.response
+    if read.refers_to is None:
+        if problem := _checked(revisit):
+            raise ArchiveError(problem)
+        return revisit
     where = f"{revisit.file}@{revisit.offset}: revisit of {revisit.url}"
-    if not refers_to:
+    if not read.refers_to:
         raise ArchiveError(f"{where} has no WARC-Refers-To")
-    found = index.find(refers_to, record.headers.get(REFERS_TO_CONTAINER), also)
+    found = index.find(read.refers_to, read.container, also)
     if found is None:
-        container = record.headers.get(REFERS_TO_CONTAINER)
-        raise ArchiveError(f"{where}: original {refers_to} not found" + (f" (it is in {container})" if container else ""))
+        raise ArchiveError(f"{where}: original {read.refers_to} not found"
+                           + (f" (it is in {read.container})" if read.container else ""))
     original = index.read(*found)
     if original.payload_digest != revisit.payload_digest:
-        raise ArchiveError(f"{where}: original {refers_to} has payload digest {original.payload_digest}, "
+        raise ArchiveError(f"{where}: original {read.refers_to} has payload digest {original.payload_digest}, "
                            f"not {revisit.payload_digest}")
     if problem := _checked(original):
         raise ArchiveError(problem)
-    return ArchivedResponse(revisit.url, revisit.status, revisit.reason, revisit.headers, original.body, revisit.date,
-                            revisit.record_id, revisit.payload_digest, revisit.file, revisit.offset, refers_to)
+    return replace(revisit, body=original.body, revisit_of=read.refers_to)
 
 
 def iter_responses(
@@ -275,12 +297,9 @@ def iter_responses(
                 try:
                     for record in ArchiveIterator(stream, record_types=_RESPONSES, parse_http=True):
                         try:
-                            response = _response(record, src.name)
-                            if record.record_type == WarcRecordType.revisit:
-                                response = _resolve(response, record, index, ahead)
-                            elif problem := _checked(response):
-                                raise ArchiveError(problem)
-                            else:
+                            read = _read(record, src.name)
+                            response = _resolve(read, index, ahead)
+                            if read.refers_to is None:
                                 index.add(response.record_id, src, response.offset)
                         except ArchiveError as exc:
                             if on_problem is None:
@@ -306,21 +325,7 @@ def read_response(
     index = _Originals(originals, open_key)
     try:
         with src.open() as stream:
-            stream.seek(offset)
-            try:
-                for record in ArchiveIterator(stream, parse_http=True, buffer_size=1 << 14):
-                    if record.stream_pos != offset or not record.record_type & _RESPONSES:
-                        kind = f"a {record.record_type}" if record.stream_pos == offset else "no"
-                        raise ArchiveError(f"{src.name}@{offset}: {kind} record here, not a response")
-                    response = _response(record, src.name)
-                    if record.record_type == WarcRecordType.revisit:
-                        return _resolve(response, record, index, [src])
-                    if problem := _checked(response):
-                        raise ArchiveError(problem)
-                    return response
-            except OSError as exc:
-                raise ArchiveError(f"{src.name}@{offset}: no WARC record starts here ({exc})") from None
-        raise ArchiveError(f"{src.name}@{offset}: no WARC record starts here")
+            return _resolve(_read_one(src, stream, offset), index, [src])
     finally:
         index.close()
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import hashlib
 import ipaddress
 import re
@@ -43,6 +44,9 @@ _KEY = re.compile(r"stdaily/warc/dt=\d{4}-\d{2}-\d{2}/run=[A-Za-z0-9._-]+/[0-9]+
 _RECORD_ID = re.compile(r"<urn:uuid:[0-9a-f-]{36}>")
 _DIGEST = re.compile(r"sha1:[A-Z2-7]{32}")
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_TOKEN_BYTES = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_URL = re.compile(r"https?://[^/?#\s]+\S*")
+_PROTOCOL = re.compile(r"HTTP/\d(\.\d)?")
 
 Header = tuple[bytes | str, bytes | str]
 
@@ -87,12 +91,21 @@ def _headers(headers: Sequence[Header], what: str) -> tuple[tuple[bytes, bytes],
     out = []
     for name, value in headers:
         name_b, value_b = _as_bytes(name), _as_bytes(value)
-        if not _TOKEN.fullmatch(name_b.decode("latin-1")):
+        if not _TOKEN_BYTES.fullmatch(name_b):
             raise ValueError(f"{what} header name {name_b!r} is not an HTTP token")
         if b"\r" in value_b or b"\n" in value_b:
             raise ValueError(f"{what} header {name_b.decode('latin-1')} holds a line break")
         out.append((name_b, value_b))
     return tuple(out)
+
+
+@functools.lru_cache(maxsize=64)  # a crawl talks to a handful of addresses
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,23 +134,20 @@ class Exchange:
     ip_address: str | None = None
 
     def __post_init__(self) -> None:
-        if not re.match(r"https?://[^/?#\s]+", self.url) or any(c.isspace() for c in self.url):
+        if not isinstance(self.url, str) or not _URL.fullmatch(self.url):
             raise ValueError(f"archive URL {self.url!r} is not an absolute http(s) URL")
         if not isinstance(self.status, int) or not 100 <= self.status <= 599:
             raise ValueError(f"archive status {self.status!r} of {self.url} is not an HTTP status")
         if not _TOKEN.fullmatch(self.method):
             raise ValueError(f"archive method {self.method!r} of {self.url} is not an HTTP method")
-        if not re.fullmatch(r"HTTP/\d(\.\d)?", self.protocol):
+        if not _PROTOCOL.fullmatch(self.protocol):
             raise ValueError(f"archive protocol {self.protocol!r} of {self.url} is not HTTP/x.y")
         if self.reason is not None and ("\r" in self.reason or "\n" in self.reason):
             raise ValueError(f"archive reason phrase of {self.url} holds a line break")
         if self.date is not None and self.date.utcoffset() is None:
             raise ValueError(f"archive date of {self.url} has no timezone")
-        if self.ip_address is not None:
-            try:
-                ipaddress.ip_address(self.ip_address)
-            except ValueError:
-                raise ValueError(f"archive IP address {self.ip_address!r} of {self.url} is not an IP address") from None
+        if self.ip_address is not None and not _is_ip(self.ip_address):
+            raise ValueError(f"archive IP address {self.ip_address!r} of {self.url} is not an IP address")
         if not isinstance(self.body, bytes) or not isinstance(self.request_body, bytes):
             raise ValueError(f"archive bodies of {self.url} must be bytes")
         # Normalised once here so that the writer only serialises.

@@ -28,6 +28,7 @@ Not thread-safe: one writer per run, called from the reactor thread.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import functools
 import hashlib
@@ -144,6 +145,7 @@ class RunArchive:
         self._copies: dict[str, dict[str, Copy]] = {}  # URL -> payload digest -> copy, this run
         self._broken: str | None = None
         self._closed = False
+        self._level = compression_level
         self._buffer = io.BytesIO()
         self._gzip = fastwarc.GzipWriter(self._buffer, compression_level=compression_level)
 
@@ -239,8 +241,14 @@ class RunArchive:
         record.set_bytes_content(block)
         self._buffer.seek(0)
         self._buffer.truncate()
-        record.write(self._gzip, checksum_data=True, payload_digest=payload_sha1)
-        self._gzip.finish()
+        try:
+            record.write(self._gzip, checksum_data=True, payload_digest=payload_sha1)
+            self._gzip.finish()
+        except (OSError, ValueError) as exc:
+            # The compressor may be left mid-member: start a fresh one for the next record.
+            self._buffer = io.BytesIO()
+            self._gzip = fastwarc.GzipWriter(self._buffer, compression_level=self._level)
+            raise ArchiveError(f"cannot build the {kind} record of {url or 'warcinfo'} ({exc})") from None
         return self._buffer.getvalue()
 
     def _append(self, file: _Open, data: bytes, what: str) -> None:
@@ -248,7 +256,10 @@ class RunArchive:
         try:
             view = memoryview(data)
             while view:
-                view = view[file.out.write(view) or 0 :]
+                written = file.out.write(view)
+                if not written:  # a regular file in blocking mode never does this; do not spin if it does
+                    raise OSError(f"write() stored nothing of {len(view)} bytes")
+                view = view[written:]
         except OSError as exc:
             try:
                 file.out.truncate(file.size)
@@ -265,13 +276,8 @@ class RunArchive:
         key = warc_key(self.dt, self.run_id, self._next)
         final = self.root / key
         temp = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}.part")
-        try:
-            temp.parent.mkdir(parents=True, exist_ok=True)
-            out = io.FileIO(temp, "xb")  # unbuffered: each exchange is one write(), on disk if the process dies
-        except OSError as exc:
-            raise ArchiveError(f"cannot create WARC file {temp} ({_why(exc)})") from None
         warcinfo_id = _record_id()
-        file = _Open(key, final, temp, out, warcinfo_id)
+        # warc-fields are named fields, one a line: fastwarc's header map writes them.
         fields = HeaderMap()
         for name, value in {
             "software": f"stdcrawl/{stdcrawl.__version__} fastwarc/{_version('fastwarc')}",
@@ -285,6 +291,12 @@ class RunArchive:
         fields.write(block)
         info = self._member(WarcRecordType.warcinfo, warcinfo_id, None, warc_date(dt.datetime.now(dt.UTC)),
                             "application/warc-fields", block.getvalue(), [("WARC-Filename", final.name)])
+        try:
+            temp.parent.mkdir(parents=True, exist_ok=True)
+            out = io.FileIO(temp, "xb")  # unbuffered: each exchange is one write(), on disk if the process dies
+        except OSError as exc:
+            raise ArchiveError(f"cannot create WARC file {temp} ({_why(exc)})") from None
+        file = _Open(key, final, temp, out, warcinfo_id)
         try:
             self._append(file, info, "warcinfo")
         except ArchiveError:
@@ -308,7 +320,8 @@ class RunArchive:
             os.replace(file.temp, file.final)
             _sync_dir(file.final.parent)
         except OSError as exc:
-            file.out.close()
+            with contextlib.suppress(OSError):
+                file.out.close()
             self._broken = f"cannot finish WARC file {file.final} ({_why(exc)}); left as {file.temp.name}"
             raise ArchiveError(self._broken) from None
         done = ArchivedFile(file.key, str(file.final), file.size, file.sha256.hexdigest(), file.records,
