@@ -414,6 +414,8 @@ def test_check_finds_every_kind_of_damage(written: Written) -> None:
     assert any("Content-Length" in p for p in problems(b"".join(gzip.compress(p) for p in plains[:n] + [lying] + plains[n + 1:])))
     request = plains[n - 1].replace(b"stdcrawl-test", b"stdcrawl-tesu", 1)  # a header, not the payload: the block digest
     assert any("block digest" in p for p in problems(b"".join(gzip.compress(p) for p in plains[:n - 1] + [request] + plains[n:])))
+    undated = plains[n].replace(b"WARC-Date: 2026-11-27T", b"WARC-Date: 27.11.2026 ", 1)
+    assert any("WARC-Date" in p for p in problems(b"".join(gzip.compress(p) for p in plains[:n] + [undated] + plains[n + 1:])))
     no_info = b"".join(gzip.compress(p) for p in plains[1:])
     assert any("not a warcinfo" in p for p in problems(no_info))
     orphan = b"".join(gzip.compress(p) for p in plains[:n - 1] + plains[n:])  # a response without its request

@@ -19,7 +19,6 @@ file that cannot be opened at all raises
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import re
 from collections.abc import Iterable
@@ -33,6 +32,8 @@ from stdcrawl.archive.records import REFERS_TO_CONTAINER, REVISIT_PROFILE, Archi
 
 _RECORD_ID = re.compile(r"<urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}>")
 _TARGETED = ("request", "response", "revisit")
+# WARC 1.1's W3C-ISO8601 date, UTC, to the second or finer.
+_DATE = re.compile(r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,9})?Z")
 
 
 @dataclass(slots=True)
@@ -87,13 +88,8 @@ def _problems(record: Record) -> list[str]:
     h = record.headers
     if not _RECORD_ID.fullmatch(h.get("warc-record-id", "")):
         out.append(f"WARC-Record-ID {h.get('warc-record-id')!r} is not <urn:uuid:...>")
-    try:
-        dt.datetime.strptime(h.get("warc-date", ""), "%Y-%m-%dT%H:%M:%S.%fZ")
-    except ValueError:
-        try:
-            dt.datetime.strptime(h.get("warc-date", ""), "%Y-%m-%dT%H:%M:%SZ")
-        except ValueError:
-            out.append(f"WARC-Date {h.get('warc-date')!r} is not a UTC timestamp")
+    if not _DATE.fullmatch(h.get("warc-date", "")):
+        out.append(f"WARC-Date {h.get('warc-date')!r} is not a UTC timestamp")
     block_digest = h.get("warc-block-digest")
     if block_digest is None:
         out.append("no WARC-Block-Digest")
