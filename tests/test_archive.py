@@ -515,7 +515,7 @@ def test_a_crash_leaves_only_temporaries_and_recovery_keeps_every_whole_record(t
     # The process died between writes; cut the temporary mid-member as a death mid-write would.
     with temp.open("r+b") as out:
         out.truncate(temp.stat().st_size - 100)
-    recovered = recover(tmp_path, tmp_path)
+    recovered = recover(tmp_path)
     assert [f.key for f in recovered] == [lines[-1]["key"]] and temporaries(tmp_path) == []
     path = tmp_path / recovered[0].key
     assert check(path) == [] and recovered[0].size == path.stat().st_size
@@ -527,10 +527,13 @@ def test_a_crash_leaves_only_temporaries_and_recovery_keeps_every_whole_record(t
         assert read_response(tmp_path / line["key"], line["offset"]).url.endswith(f"page_{line['n']}.html")
 
 
-def test_temporaries_can_be_removed_instead(tmp_path: Path) -> None:
+def test_a_run_started_again_numbers_past_the_temporaries_which_can_be_removed(tmp_path: Path) -> None:
     child(tmp_path, "kill", 40_000)
-    assert len(temporaries(tmp_path)) == 1
-    assert remove_temporaries(tmp_path) and temporaries(tmp_path) == []
+    (temp,) = temporaries(tmp_path)
+    with RunArchive(tmp_path, dt=DT, run_id="crash", roll_size=1000) as again:  # the same run id: a resumed job
+        stored = again.write(Exchange(SITE + "/a.html", 200, [], b"a"))
+    assert int(Path(stored.key).name.split(".")[0]) == int(temp.name.split(".")[1]) + 1
+    assert remove_temporaries(tmp_path) == [temp] and temporaries(tmp_path) == []
 
 
 def test_a_full_disk_is_one_error_per_exchange_and_loses_nothing_already_written(tmp_path: Path) -> None:

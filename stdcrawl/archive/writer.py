@@ -139,8 +139,10 @@ class RunArchive:
                 raise ValueError(f"archive warcinfo field {name!r} is not a field name with a one-line value")
         self.files: list[ArchivedFile] = []
         self._folder = self.root / warc_key(dt, run_id, 0).rsplit("/", 1)[0]
-        # A run started again with the same id (a resumed job) keeps its earlier files: number on.
-        self._next = 1 + max((int(m[1]) for p in self._existing() if (m := _FINAL.fullmatch(p.name))), default=-1)
+        # A run started again with the same id (a resumed job) keeps its earlier files and any
+        # temporaries a dead process left (recover() may still finish them): number on past both.
+        self._next = 1 + max((int(m[1].split(".")[0]) for p in self._existing()
+                              if (m := _FINAL.fullmatch(p.name) or _TEMP.fullmatch(p.name))), default=-1)
         self._file: _Open | None = None
         self._copies: dict[str, dict[str, Copy]] = {}  # URL -> payload digest -> copy, this run
         self._broken: str | None = None
@@ -369,8 +371,8 @@ def remove_temporaries(folder: Path | str) -> list[Path]:
     return found
 
 
-def recover(folder: Path | str, root: Path | str) -> list[ArchivedFile]:
-    """Finish the files a dead run left below ``folder``: every whole record it wrote is kept.
+def recover(root: Path | str, folder: Path | str | None = None) -> list[ArchivedFile]:
+    """Finish the files a dead run left below ``folder`` (default: all of ``root``), keeping every whole record.
 
     Each temporary is cut after its last whole gzip member (the offsets already
     handed out stay valid), synced and renamed to its final name; one without a
@@ -380,7 +382,7 @@ def recover(folder: Path | str, root: Path | str) -> list[ArchivedFile]:
     """
     done: list[ArchivedFile] = []
     root = Path(root)
-    for temp in temporaries(folder):
+    for temp in temporaries(root if folder is None else folder):
         match = _TEMP.fullmatch(temp.name)
         assert match is not None
         final = temp.with_name(match[1])
