@@ -1,7 +1,7 @@
 """The archive's vocabulary: what goes in (an exchange), what comes back (where it went), and names.
 
 Plain frozen dataclasses, no Scrapy and no WARC library: the writer, the reader,
-the checker and the lead's middleware and state store all speak these.
+the checker, the crawl's downloader middleware and the state store all speak these.
 
 - :class:`Exchange`: one request and the response it got, as bytes and tuples.
   Bad values (a relative URL, a status outside 100-599, a naive date, a header

@@ -1,6 +1,6 @@
 """Writing one run's WARC archive: request and response records, revisits, rolling, closing.
 
-:class:`RunArchive` writes WARC/1.1 files into a local folder (the lead points
+:class:`RunArchive` writes WARC/1.1 files into a local folder (the crawl points
 it at the run's spool), at ``<root>/<key>`` with keys
 ``stdaily/warc/dt=<dt>/run=<run id>/<n>.warc.gz``, n from 00000. Each record is
 its own gzip member, so a byte offset is a place to start reading; each file
