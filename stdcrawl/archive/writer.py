@@ -1,0 +1,452 @@
+"""Writing one run's WARC archive: request and response records, revisits, rolling, closing.
+
+:class:`RunArchive` writes WARC/1.1 files into a local folder (the crawl points
+it at the run's spool), at ``<root>/<key>`` with keys
+``stdaily/warc/dt=<dt>/run=<run id>/<n>.warc.gz``, n from 00000. Each record is
+its own gzip member, so a byte offset is a place to start reading; each file
+begins with a ``warcinfo`` record. Records are built and serialised by fastwarc
+(measured faster than warcio in ``bench/archive_cost.py``); this module only
+decides what goes in them.
+
+Settings (plain values, from the caller): ``roll_size`` (bytes: a file is closed
+and the next begun before an exchange would be added to a file that has
+reached it), ``info`` (extra warcinfo fields), ``compression_level``.
+
+Failure modes: a file that cannot be created, written, synced or renamed (disk
+full, no permission) raises :class:`~stdcrawl.archive.records.ArchiveError`
+with a one-line message. A failed exchange is cut off again, so the file keeps
+only whole records and the archive goes on; if even that fails, or a finished
+file cannot be renamed, the archive refuses further writes. Files are written
+under a hidden temporary name and renamed only when closed (synced once per
+file, never per record): a crash leaves temporaries, never a partial final
+file; :func:`recover` finishes what a dead run left, :func:`remove_temporaries`
+clears it.
+
+Not thread-safe: one writer per run, called from the reactor thread.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import datetime as dt
+import functools
+import hashlib
+import io
+import logging
+import os
+import re
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from pathlib import Path
+from typing import cast
+from urllib.parse import urlsplit
+
+import fastwarc
+from fastwarc.warc import HeaderMap, WarcRecord, WarcRecordType
+
+import stdcrawl
+from stdcrawl.archive.check import parse_member
+from stdcrawl.archive.members import Damage, members
+from stdcrawl.archive.records import (
+    REFERS_TO_CONTAINER,
+    REVISIT_PROFILE,
+    ArchivedFile,
+    ArchiveError,
+    Copy,
+    Exchange,
+    Stored,
+    check_run,
+    sha1_digest,
+    warc_date,
+    warc_key,
+)
+
+logger = logging.getLogger(__name__)
+
+# zlib's default: as small as level 9 on these pages and a fifth cheaper (bench/archive_cost.py).
+COMPRESSION_LEVEL = 6
+_FINAL = re.compile(r"(\d+)\.warc\.gz")
+_TEMP = re.compile(r"\.(\d+\.warc\.gz)\.[0-9a-f]{8}\.part")
+_HTTP_REQUEST = "application/http; msgtype=request"
+_Pairs = tuple[tuple[bytes, bytes], ...]
+_EMPTY = sha1_digest(b"")
+_HTTP_RESPONSE = "application/http; msgtype=response"
+
+
+@dataclass(slots=True)
+class _Open:
+    """The file being written."""
+
+    key: str
+    final: Path
+    temp: Path
+    out: io.FileIO
+    warcinfo_id: str
+    size: int = 0
+    sha256: hashlib._Hash = field(default_factory=hashlib.sha256)
+    records: int = 0
+    responses: int = 0
+    revisits: int = 0
+
+
+def _http_head(start_line: bytes, headers: _Pairs) -> bytes:
+    """Start line, headers and the blank line of an HTTP message.
+
+    Joined here rather than through fastwarc's HeaderMap, which costs eight
+    times as much for the same bytes (the HTTP head is not WARC framing).
+    """
+    return b"".join((start_line, b"\r\n", *(b"%s: %s\r\n" % pair for pair in headers), b"\r\n"))
+
+
+def _record_id() -> str:
+    return f"<urn:uuid:{uuid.uuid4()}>"
+
+
+class RunArchive:
+    """One run's WARC archive in a local folder; see the module docstring.
+
+    ``write`` archives one exchange and says where it went; ``close`` finishes
+    the last file and lists every file of the run. A URL's payload that was
+    already archived (earlier in this run, or the ``last`` copy the caller
+    remembers from an earlier run) is written as a ``revisit`` record instead
+    of a second copy. A ``Stored`` location is final once its file is listed by
+    :attr:`files` (it has rolled) or by :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        root: Path | str,
+        *,
+        dt: str,
+        run_id: str,
+        roll_size: int,
+        info: Mapping[str, str] | None = None,
+        compression_level: int = COMPRESSION_LEVEL,
+    ) -> None:
+        check_run(dt, run_id)
+        if not isinstance(roll_size, int) or roll_size <= 0:
+            raise ValueError(f"archive roll size {roll_size!r} is not a positive number of bytes")
+        if not 1 <= compression_level <= 9:
+            raise ValueError(f"archive compression level {compression_level!r} is not 1-9")
+        self.root = Path(root)
+        self.dt, self.run_id, self.roll_size = dt, run_id, roll_size
+        self.info = dict(info or {})
+        for name, value in self.info.items():
+            if not re.fullmatch(r"[A-Za-z0-9-]+", name) or "\r" in value or "\n" in value:
+                raise ValueError(f"archive warcinfo field {name!r} is not a field name with a one-line value")
+        self.files: list[ArchivedFile] = []
+        self._folder = self.root / warc_key(dt, run_id, 0).rsplit("/", 1)[0]
+        # A run started again with the same id (a resumed job) keeps its earlier files and any
+        # temporaries a dead process left (recover() may still finish them): number on past both.
+        self._next = 1 + max((int(m[1].split(".")[0]) for p in self._existing()
+                              if (m := _FINAL.fullmatch(p.name) or _TEMP.fullmatch(p.name))), default=-1)
+        self._file: _Open | None = None
+        self._copies: dict[str, dict[str, Copy]] = {}  # URL -> payload digest -> copy, this run
+        self._broken: str | None = None
+        self._closed = False
+        self._level = compression_level
+        self._buffer = io.BytesIO()
+        self._gzip = fastwarc.GzipWriter(self._buffer, compression_level=compression_level)
+
+    def _existing(self) -> Iterator[Path]:
+        return self._folder.iterdir() if self._folder.is_dir() else iter(())
+
+    # -- writing --------------------------------------------------------------------------
+
+    def write(self, exchange: Exchange, last: Copy | None = None) -> Stored:
+        """Archive one exchange: a ``request`` record, then a ``response`` (or ``revisit``) record.
+
+        ``last`` is the last archived copy of this URL from an earlier run, if
+        the caller knows one. Raises :class:`ArchiveError` when it cannot be
+        written; nothing of the exchange is then in the archive.
+        """
+        if self._closed:
+            raise ArchiveError(f"archive of run {self.run_id} is closed: {exchange.url} not archived")
+        if self._broken:
+            raise ArchiveError(f"{self._broken}: {exchange.url} not archived")
+        sha1 = hashlib.sha1(exchange.body).digest()
+        digest = "sha1:" + base64.b32encode(sha1).decode("ascii")
+        original = self._original(exchange.url, digest, last)
+        if self._file is not None and self._file.size >= self.roll_size:
+            self._finish(self._file)
+        file = self._file or self._begin()
+        when = warc_date(exchange.date or dt.datetime.now(dt.UTC))
+
+        request_id, response_id = _record_id(), _record_id()
+        parts = urlsplit(exchange.url)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        request_headers = cast(_Pairs, exchange.request_headers)  # normalised to bytes by Exchange
+        if not any(name.lower() == b"host" for name, _ in request_headers):
+            request_headers = ((b"Host", parts.netloc.rsplit("@", 1)[-1].encode("idna")), *request_headers)
+        request_block = _http_head(f"{exchange.method} {target} {exchange.protocol}".encode(), request_headers) \
+            + exchange.request_body
+        ip = [("WARC-IP-Address", exchange.ip_address)] if exchange.ip_address else []
+        common = [("WARC-Warcinfo-ID", file.warcinfo_id), *ip]
+        request = self._member(WarcRecordType.request, request_id, exchange.url, when, _HTTP_REQUEST, request_block,
+                               [*common, ("WARC-Concurrent-To", response_id)])
+
+        reason = exchange.reason if exchange.reason is not None else _phrase(exchange.status)
+        status_line = f"{exchange.protocol} {exchange.status} {reason}".rstrip().encode("utf-8")
+        response_headers = cast(_Pairs, exchange.response_headers)
+        # The body comes without its chunk framing: a Transfer-Encoding header would misdescribe it.
+        response_headers = tuple(h for h in response_headers if h[0].lower() != b"transfer-encoding")
+        head = _http_head(status_line, response_headers)
+        linked = [*common, ("WARC-Concurrent-To", request_id)]
+        if original is None:
+            response = self._member(WarcRecordType.response, response_id, exchange.url, when, _HTTP_RESPONSE,
+                                    head + exchange.body, linked, sha1)
+        else:
+            response = self._member(WarcRecordType.revisit, response_id, exchange.url, when, _HTTP_RESPONSE, head, [
+                *linked,
+                ("WARC-Profile", REVISIT_PROFILE),
+                ("WARC-Refers-To", original.record_id),
+                ("WARC-Refers-To-Target-URI", original.url),
+                ("WARC-Refers-To-Date", original.date),
+                (REFERS_TO_CONTAINER, original.key),
+            ], sha1)
+
+        offset = file.size + len(request)
+        self._append(file, request + response, exchange.url)
+        file.records += 2
+        stored = Stored(exchange.url, file.key, offset, response_id, digest, when, request_id, original)
+        if original is None:
+            file.responses += 1
+            if exchange.body:
+                self._copies.setdefault(exchange.url, {})[digest] = stored.copy
+        else:
+            file.revisits += 1
+        return stored
+
+    def _original(self, url: str, digest: str, last: Copy | None) -> Copy | None:
+        """The archived copy of this payload to refer to, if any. An empty body is never a revisit: it costs nothing."""
+        known = self._copies.get(url)
+        if known and digest in known:
+            return known[digest]
+        if last is not None and last.payload_digest == digest and digest != _EMPTY:
+            return last
+        return None
+
+    def _member(self, kind: WarcRecordType, record_id: str, url: str | None, when: str, content_type: str,
+                block: bytes, headers: list[tuple[str, str]], payload_sha1: bytes | None = None) -> bytes:
+        """One record, gzipped as its own member, by fastwarc (which also adds Content-Length and the block digest)."""
+        record = WarcRecord()
+        record.init_headers(kind, record_id[5:-1].encode())  # without "<urn:" and ">"
+        record.headers.set("WARC-Date", when)
+        if url is not None:
+            record.headers.append("WARC-Target-URI", url)
+        record.headers.append("Content-Type", content_type)
+        for name, value in headers:
+            record.headers.append(name, value)
+        record.set_bytes_content(block)
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        try:
+            record.write(self._gzip, checksum_data=True, payload_digest=payload_sha1)
+            self._gzip.finish()
+        except (OSError, ValueError) as exc:
+            # The compressor may be left mid-member: start a fresh one for the next record.
+            self._buffer = io.BytesIO()
+            self._gzip = fastwarc.GzipWriter(self._buffer, compression_level=self._level)
+            raise ArchiveError(f"cannot build the {kind} record of {url or 'warcinfo'} ({exc})") from None
+        return self._buffer.getvalue()
+
+    def _append(self, file: _Open, data: bytes, what: str) -> None:
+        """Append whole members; on failure cut the file back to where it was, so it holds only whole records."""
+        try:
+            view = memoryview(data)
+            while view:
+                written = file.out.write(view)
+                if not written:  # a regular file in blocking mode never does this; do not spin if it does
+                    raise OSError(f"write() stored nothing of {len(view)} bytes")
+                view = view[written:]
+        except OSError as exc:
+            try:
+                file.out.truncate(file.size)
+                file.out.seek(file.size)
+            except OSError as again:
+                self._broken = f"WARC file {file.temp} is damaged ({_why(again)})"
+            raise ArchiveError(f"cannot write WARC file {file.temp} ({_why(exc)}): {what} not archived") from None
+        file.sha256.update(data)
+        file.size += len(data)
+
+    # -- files ----------------------------------------------------------------------------
+
+    def _begin(self) -> _Open:
+        key = warc_key(self.dt, self.run_id, self._next)
+        final = self.root / key
+        temp = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}.part")
+        warcinfo_id = _record_id()
+        # warc-fields are named fields, one a line: fastwarc's header map writes them.
+        fields = HeaderMap()
+        for name, value in {
+            "software": f"stdcrawl/{stdcrawl.__version__} fastwarc/{_version('fastwarc')}",
+            "format": "WARC File Format 1.1",
+            "conformsTo": "http://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
+            "isPartOf": f"stdcrawl run {self.run_id}",
+            **self.info,
+        }.items():
+            fields.append(name, value)
+        block = io.BytesIO()
+        fields.write(block)
+        info = self._member(WarcRecordType.warcinfo, warcinfo_id, None, warc_date(dt.datetime.now(dt.UTC)),
+                            "application/warc-fields", block.getvalue(), [("WARC-Filename", final.name)])
+        try:
+            temp.parent.mkdir(parents=True, exist_ok=True)
+            out = io.FileIO(temp, "xb")  # unbuffered: each exchange is one write(), on disk if the process dies
+        except OSError as exc:
+            raise ArchiveError(f"cannot create WARC file {temp} ({_why(exc)})") from None
+        file = _Open(key, final, temp, out, warcinfo_id)
+        try:
+            self._append(file, info, "warcinfo")
+        except ArchiveError:
+            out.close()
+            temp.unlink(missing_ok=True)
+            self._broken = None  # the damaged file is gone with it
+            raise
+        file.records = 1
+        self._next += 1
+        self._file = file
+        return file
+
+    def _finish(self, file: _Open) -> None:
+        """Sync, close and rename into place; refuse to overwrite a file of the same name."""
+        self._file = None
+        try:
+            os.fsync(file.out.fileno())
+            file.out.close()
+            if file.final.exists():
+                raise FileExistsError(f"{file.final.name} already exists")
+            os.replace(file.temp, file.final)
+            _sync_dir(file.final.parent)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                file.out.close()
+            self._broken = f"cannot finish WARC file {file.final} ({_why(exc)}); left as {file.temp.name}"
+            raise ArchiveError(self._broken) from None
+        done = ArchivedFile(file.key, str(file.final), file.size, file.sha256.hexdigest(), file.records,
+                            file.responses, file.revisits)
+        self.files.append(done)
+        logger.debug("WARC file %s closed: %d bytes, %d records", file.key, file.size, file.records)
+
+    def close(self) -> list[ArchivedFile]:
+        """Finish the file being written and list every file of the run (in order). Idempotent."""
+        if not self._closed:
+            if self._broken:
+                raise ArchiveError(self._broken)
+            if self._file is not None:
+                self._finish(self._file)
+            self._closed = True
+        return list(self.files)
+
+    def __enter__(self) -> RunArchive:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        try:
+            self.close()
+        except ArchiveError as exc:
+            if kind is None:
+                raise
+            # Another error is on its way out: that one is the story, this one is logged.
+            logger.error("%s", exc)
+
+
+# -- what a dead run left -------------------------------------------------------------------
+
+
+def temporaries(folder: Path | str) -> list[Path]:
+    """The archive's temporary files below ``folder`` (a run's spool or its WARC folder)."""
+    base = Path(folder)
+    return sorted(p for p in base.rglob(".*.part") if _TEMP.fullmatch(p.name)) if base.is_dir() else []
+
+
+def remove_temporaries(folder: Path | str) -> list[Path]:
+    """Delete the temporaries a crashed run left below ``folder``; returns what was removed."""
+    found = temporaries(folder)
+    for path in found:
+        path.unlink(missing_ok=True)
+    return found
+
+
+def recover(root: Path | str, folder: Path | str | None = None) -> list[ArchivedFile]:
+    """Finish the files a dead run left below ``folder`` (default: all of ``root``), keeping every whole record.
+
+    Each temporary is cut after its last whole gzip member (the offsets already
+    handed out stay valid), synced and renamed to its final name; one without a
+    whole record besides its ``warcinfo`` is removed. ``root`` is the folder the
+    keys are relative to (the run's spool). A temporary whose final name exists
+    is left alone. Raises :class:`ArchiveError` when a file cannot be rewritten.
+    """
+    done: list[ArchivedFile] = []
+    root = Path(root)
+    for temp in temporaries(root if folder is None else folder):
+        match = _TEMP.fullmatch(temp.name)
+        assert match is not None
+        final = temp.with_name(match[1])
+        if final.exists():
+            logger.warning("WARC temporary %s left alone: %s exists", temp, final.name)
+            continue
+        size = records = responses = revisits = 0
+        sha = hashlib.sha256()
+        with temp.open("rb") as stream:
+            for member in members(stream):
+                if isinstance(member, Damage):
+                    break
+                record, problems = parse_member(member)
+                if record is None or problems:
+                    break
+                records += 1
+                responses += record.kind == "response"
+                revisits += record.kind == "revisit"
+                size += member.size
+        try:
+            if records <= 1:
+                temp.unlink()
+                continue
+            with temp.open("r+b") as out:
+                out.truncate(size)
+                out.flush()
+                os.fsync(out.fileno())
+                out.seek(0)
+                while chunk := out.read(1 << 20):
+                    sha.update(chunk)
+            os.replace(temp, final)
+            _sync_dir(final.parent)
+        except OSError as exc:
+            raise ArchiveError(f"cannot recover WARC file {temp} ({_why(exc)})") from None
+        key = final.relative_to(root).as_posix()
+        done.append(ArchivedFile(key, str(final), size, sha.hexdigest(), records, responses, revisits))
+        logger.info("WARC file %s recovered from a dead run: %d records", key, records)
+    return done
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def _why(exc: OSError) -> str:
+    return exc.strerror or str(exc) or type(exc).__name__
+
+
+def _sync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@functools.cache
+def _version(dist: str) -> str:
+    from importlib.metadata import version
+
+    return version(dist)
