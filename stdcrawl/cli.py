@@ -101,6 +101,14 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("root", help="the lake root: a local path or s3://bucket/prefix (credentials from the AWS environment)")
     verify.add_argument("--endpoint-url", help="an S3-compatible endpoint (MinIO, Ceph); default AWS_ENDPOINT_URL")
 
+    state = commands.add_parser("state", help="tools for the state store")
+    state_commands = state.add_subparsers(dest="state_command", required=True)
+    rebuild = state_commands.add_parser("rebuild", help="rebuild a lost state store from the lake alone")
+    rebuild.add_argument("--data-dir", default="data", help="the data dir whose state and lake are meant (default data/)")
+    rebuild.add_argument("--lake", help="the lake root: a local path or s3://bucket/prefix (default <data dir>/lake)")
+    rebuild.add_argument("--state", type=Path, help="the state file to write, which must not exist yet (default <data dir>/state.sqlite)")
+    rebuild.add_argument("--endpoint-url", help="an S3-compatible endpoint (MinIO, Ceph); default AWS_ENDPOINT_URL")
+
     extract = commands.add_parser("extract", help="print the record of one saved article page as JSON")
     extract.add_argument("page", type=Path, help="the saved HTML page")
     extract.add_argument("--url", required=True, help="the page's URL on the site (any stdaily host)")
@@ -122,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         return _truth(args)
     if args.command == "lake" and args.lake_command == "verify":
         return _verify(args.root, args.endpoint_url)
+    if args.command == "state" and args.state_command == "rebuild":
+        return _rebuild_state(args)
     if args.command == "demo":
         from stdcrawl.demo import run_demo
 
@@ -149,6 +159,34 @@ def _verify(root: str, endpoint_url: str | None) -> int:
         return EXIT_FAILED
     print(table(checks))
     return EXIT_OK if checks and all(c.status == "ok" for c in checks) else EXIT_FAILED
+
+
+def _rebuild_state(args: argparse.Namespace) -> int:
+    from stdcrawl.lake import LakeURI, LakeURIError
+    from stdcrawl.lake.stores import open_store
+    from stdcrawl.project import project_settings
+    from stdcrawl.state import StateError
+    from stdcrawl.state.rebuild import rebuild
+
+    root = args.lake or str(Path(args.data_dir) / "lake")
+    try:
+        lake = LakeURI.parse(root)
+    except LakeURIError as exc:
+        return _usage(str(exc).replace("STDCRAWL_LAKE_URI", "--lake"))
+    if lake.scheme == "file" and not Path(lake.prefix).is_dir():
+        return _usage(f"no lake at {root}: not a directory")
+    state = args.state or Path(args.data_dir) / "state.sqlite"
+    settings = project_settings({"AWS_ENDPOINT_URL": args.endpoint_url} if args.endpoint_url else {})
+    try:
+        done = rebuild(open_store(lake, settings), state)
+    except StateError as exc:
+        return _usage(str(exc))
+    except Exception as exc:  # the lake cannot be read: one line
+        print(f"stdcrawl: cannot rebuild from the lake at {root}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"State store {state} rebuilt from {root}: {done.runs} runs, {done.parts} parts, {done.articles} articles. "
+          "The next run walks every list to its end.")
+    return EXIT_OK
 
 
 def _extract(page: Path, url: str) -> int:

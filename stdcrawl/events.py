@@ -65,6 +65,7 @@ TWINS_DIFFER = _SPIDER + "twins/differ"
 
 # -- spider: articles ---------------------------------------------------------------------
 ARTICLES_REQUESTED = _SPIDER + "articles/requested"
+ARTICLES_UNACCOUNTED = _SPIDER + "articles/unaccounted"  # requests that ended in no outcome: a bug, loudly
 ARTICLES_EXTRACTED = _SPIDER + "articles/extracted"
 ARTICLES_NOT_ARTICLE = _SPIDER + "articles/not_article"
 ARTICLES_OTHER_CHANNEL = _SPIDER + "articles/other_channel"
@@ -87,6 +88,8 @@ TEMPLATE_PREFIX = _SPIDER + "articles/template/"
 ARTICLE_PATH_PREFIX = _SPIDER + "articles/path/"
 
 # -- what ended where: every article request ends in exactly one of these -----------------
+# read (an item: then exported, unchanged or a duplicate, by the pipelines), pending, gone (a tombstone),
+# skipped (another channel, robots.txt), merged (a twin's page whose story the other page carries).
 OUTCOME_PREFIX = "stdcrawl/outcome/"
 PENDING_ARTICLES = "stdcrawl/pending/articles"  # articles this run could not get: the next run tries again
 

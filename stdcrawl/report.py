@@ -43,6 +43,8 @@ def failures(stats: dict[str, Any]) -> list[str]:
         found.append(f"robots.txt forbids {forbidden} of the channel's list pages: obeyed, so the channel was not crawled")
     if stats.get(events.LAKE_INCOMPLETE):
         found.append("the run is not finished in the lake (no _SUCCESS yet): the next run finishes it before crawling")
+    if lost := stats.get(events.ARTICLES_UNACCOUNTED):
+        found.append(f"{lost} article request(s) ended nowhere (neither read, pending, gone nor skipped): a bug to report")
     crashes = sum(v for k, v in stats.items() if k.startswith("spider_exceptions/"))
     if crashes:
         found.append(f"{crashes} exception(s) in spider callbacks")

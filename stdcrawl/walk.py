@@ -81,6 +81,7 @@ class Step:
     fetch: list[Fetch] = field(default_factory=list)
     next_page: ListURL | None = None
     end: str | None = None  # why the list walk ended here (a key of PROVEN_ENDS, or "lost", "max_pages")
+    lost: str | None = None  # why this page could not be read, when it was lost
     counts: dict[str, int] = field(default_factory=dict)  # stats counters (stdcrawl.events) to add
 
     def count(self, name: str, n: int = 1) -> None:
@@ -115,6 +116,7 @@ class Walk:
         self.ready: list[Fetch] = []  # paired twins waiting for their batch
         self.lists_missing = 0  # lists that could not be found at all
         self.unlisted_done = False
+        self.carried = 0  # article requests an earlier run of a resumable job left open
 
     def __getstate__(self) -> dict[str, object]:
         # Kept in a JOBDIR between the runs of a resumable job; the resumed run brings its own lookup.
@@ -183,6 +185,7 @@ class Walk:
         if reason in NOT_THERE and page.page > 1 and not promised:
             return self._end(walk, step, "past_end")
         walk.lost.append(page.page)
+        step.lost = reason
         if promised and page.page < (walk.last_page or 0):
             step.count(events.LIST_PAGE_SKIPPED)
             return self._next(walk, page, step)
@@ -217,15 +220,16 @@ class Walk:
         step.fetch.append(Fetch(entry, None, reason))
 
     def unlisted(self, pending: Iterable[tuple[str, str | None]], young: Iterable[Known]) -> tuple[list[Fetch], dict[str, int]]:
-        """Once the lists are walked: articles earlier runs could not get, and (incremental runs) young
-        articles the lists did not show (removed, or past where paging stopped: gone ones become tombstones)."""
+        """Once the lists are walked: articles earlier runs could not get, and young articles the lists did
+        not show (removed, or past where paging stopped: gone ones become tombstones); a backfill of a date
+        range (``since``/``until``) re-checks nothing outside its range."""
         if self.unlisted_done:
             return [], {}
         self.unlisted_done = True
         out: list[Fetch] = []
         counts: dict[str, int] = {}
         again = [(url, summary, "pending", events.ENTRIES_PENDING) for url, summary in pending]
-        if self.policy.incremental:
+        if not (self.policy.since or self.policy.until):
             again += [(known.url, known.summary, "recheck_unlisted", events.ENTRIES_RECHECK_UNLISTED) for known in young]
         for url, summary, reason, counter in again:
             if (key := url_key(url)) in self.seen:

@@ -4,7 +4,8 @@
 
 POINT: fetch (an article page read), export (a record written to a part),
 upload (a part or file being written: half of it, then death), commit (a state
-transaction, just before COMMIT), finish (a manifest or _SUCCESS being written).
+transaction, just before COMMIT), finish (a manifest or _SUCCESS being written),
+stored-<dataset> (just after the N-th part of that dataset is stored, before its commit).
 The points are patched here, so production code carries no test hook.
 """
 
@@ -17,7 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from stdcrawl import cli, state
+from stdcrawl import cli
+from stdcrawl.state import store as state
 from stdcrawl.feeds import exporters, storages
 from stdcrawl.lake import stores
 from stdcrawl.spiders import channel
@@ -65,6 +67,19 @@ def main() -> int:
         state.StateStore._transaction = transaction
     elif point == "finish":
         stores.LocalStore.put = countdown(n, stores.LocalStore.put)
+    elif point.startswith("stored-"):
+        dataset, put = point.removeprefix("stored-"), storages.LocalFeedStorage._put
+        stored = 0
+
+        def put_then_die(self: storages.LocalFeedStorage, file: Any) -> None:
+            nonlocal stored
+            put(self, file)
+            if f"/{dataset}/" in str(self.path):
+                stored += 1
+                if stored == n:
+                    die()
+
+        storages.LocalFeedStorage._put = put_then_die  # type: ignore[method-assign]
     else:
         raise SystemExit(f"unknown point {point}")
     return cli.main(["crawl", *rest])

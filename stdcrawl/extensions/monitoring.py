@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import logging
 
+from typing import Any
+
 from scrapy import Spider
 from spidermon.contrib.scrapy.extensions import Spidermon
+from spidermon.contrib.scrapy.runners import SpiderMonitorResult, SpiderMonitorRunner
 
 from stdcrawl import drift, events
 from stdcrawl.state.ledger import ExportLedger
@@ -26,6 +29,25 @@ from stdcrawl.state.ledger import ExportLedger
 logger = logging.getLogger(__name__)
 
 NOT_CRAWLED = frozenset({"usage_error", "state_error", "state_missing", "data_dir_locked", "lake_unavailable"})
+
+
+class _Result(SpiderMonitorResult):
+    """Spidermon's report of the monitors, a line per monitor; a failure is one line, not a traceback."""
+
+    def write_errors(self) -> None:
+        for status in self.step.error_statuses:
+            for item in self.step.items_for_status(status):
+                lines = (item.error or "").strip().splitlines()
+                reason = lines[-1].removeprefix("AssertionError: ") if lines else status
+                logger.error("Monitor failed: %s: %s", item.item.name, reason)
+
+    def log(self, msg: Any, level: int = logging.DEBUG) -> None:
+        logger.log(level, "[Spidermon] %s", msg)  # not Spider.log, which is deprecated
+
+
+class _Runner(SpiderMonitorRunner):
+    def create_result(self) -> _Result:
+        return _Result(self.spider)
 
 
 class Monitoring(Spidermon):
@@ -54,3 +76,8 @@ class Monitoring(Spidermon):
         if changes:
             stats.set_value(events.DRIFT_TEMPLATE_CHANGES, changes)
         super().spider_closed(spider)
+
+    def _run_suites(self, spider: Spider, suites: list[Any]) -> None:
+        data = self._generate_data_for_spider(spider)
+        for suite in suites:
+            _Runner(spider=spider).run(suite, **data)

@@ -212,3 +212,65 @@ def compare(records: list[dict[str, Any]], expected: list[dict[str, Any]]) -> Co
             if got != value:
                 result.mismatches.append((rec["id"], name))
     return result
+
+
+@dataclass(slots=True)
+class Audit:
+    """Exactly once, story by story: what a lake's change log holds against the truth, whatever ids it used.
+
+    A record belongs to the truth story one of its URLs (``url`` or an alias) belongs to. A story is
+    *lost* when no record has it, *duplicated* when its records carry more than one id or their
+    revisions are not 1, 2, ... in order; its latest record is compared field by field (``wrong``),
+    bar the fields ``ignore`` names (``images.aliases`` compares images without their aliases). With
+    ``either_twin``, a story published twice may have been exported from either of its pages (the other one
+    failed that night): its identity (id, URL, aliases, picture URLs) may then be that page's.
+    """
+
+    expected: int
+    exported: int
+    lost: list[str] = field(default_factory=list)
+    duplicated: list[str] = field(default_factory=list)
+    unexpected: list[str] = field(default_factory=list)
+    wrong: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.lost or self.duplicated or self.unexpected or self.wrong)
+
+    def summary(self) -> str:
+        return (f"{self.exported} records for {self.expected} stories: {len(self.lost)} lost, {len(self.duplicated)} "
+                f"duplicated, {len(self.unexpected)} unexpected, {len(self.wrong)} wrong (first: {self.wrong[:3]})")
+
+
+_TWIN_IDENTITY = ("id", "url", "aliases", "images.aliases", "images.url")
+
+
+def audit(records: list[dict[str, Any]], expected: list[dict[str, Any]], *, ignore: tuple[str, ...] = (),
+          either_twin: bool = False) -> Audit:
+    truth = {r["id"]: r for r in expected}
+    story_of = {url: r["id"] for r in expected for url in (r["url"], *r["aliases"])}
+    result = Audit(expected=len(truth), exported=len(records))
+    found: dict[str, list[dict[str, Any]]] = {}
+    for rec in records:
+        story = next((story_of[u] for u in (rec["url"], *rec.get("aliases", ())) if u in story_of), None)
+        if story is None:
+            result.unexpected.append(rec["id"])
+        else:
+            found.setdefault(story, []).append(rec)
+    result.lost = sorted(set(truth) - set(found))
+    for story, recs in sorted(found.items()):
+        if len({r["id"] for r in recs}) > 1 or [r.get("revision") for r in recs] != list(range(1, len(recs) + 1)):
+            result.duplicated.append(story)
+        latest, want = recs[-1], truth[story]
+        skip = set(ignore) | (set(_TWIN_IDENTITY) if either_twin and want["aliases"] else set())
+        for name, value in want.items():
+            if name in skip or name == "generation":
+                continue
+            got = latest.get(name)
+            if name == "images":
+                dropped = {part.removeprefix("images.") for part in skip if part.startswith("images.")}
+                got = [{k: v for k, v in i.items() if k not in dropped} for i in got or []]
+                value = [{k: v for k, v in i.items() if k not in dropped} for i in value]
+            if got != value:
+                result.wrong.append((story, name))
+    return result

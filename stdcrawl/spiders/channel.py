@@ -203,7 +203,7 @@ class StdailySpider(scrapy.Spider):
     def parse_list(self, response: Response, page: ListURL) -> Iterator[Request]:
         if kind := response.meta.get(DAMAGED):  # its retries spent (DamagedPageMiddleware)
             self._inc(events.failed(Page.LIST, f"damaged_{kind}"))
-            yield from self._step(page, self.walk.page_failed(page, f"damaged_{kind}"), failed=f"damaged_{kind}")
+            yield from self._step(page, self.walk.page_failed(page, f"damaged_{kind}"))
             return
         listing = extract_listing(response.body, page.url, content_type=_content_type(response))
         self._inc(events.LIST_PAGES)
@@ -227,16 +227,16 @@ class StdailySpider(scrapy.Spider):
         self._inc(events.failed(Page.LIST, reason))
         if reason == "robots_txt":
             self.logger.error("robots.txt forbids the list page %s: obeyed, so its articles are not crawled", page.url)
-        yield from self._step(page, self.walk.page_failed(page, reason), failed=reason)
+        yield from self._step(page, self.walk.page_failed(page, reason))
 
-    def _step(self, page: ListURL, step: Step, failed: str | None = None) -> Iterator[Request]:
+    def _step(self, page: ListURL, step: Step) -> Iterator[Request]:
         for name, count in step.counts.items():
             self._inc(name, count)
         for fetch in step.fetch:
             yield self._article(fetch)
         name = f"the {page.family} list of {self.options.channel.name}"
-        if failed and step.end != "past_end":
-            self.logger.warning("Lost page %d of %s (%s)%s", page.page, name, failed,
+        if step.lost:
+            self.logger.warning("Lost page %d of %s (%s)%s", page.page, name, step.lost,
                                 "; going on past it" if step.next_page else "; its end is not proven")
             self._sample("lost_list_page", page.url)
         if step.next_page is not None:
@@ -281,7 +281,17 @@ class StdailySpider(scrapy.Spider):
     def closed(self, reason: str) -> None:
         if self.usage_error or not hasattr(self, "walk"):
             return
-        complete = reason == "finished" and self.walk.complete
+        stats = self.crawler.stats
+        ended = sum(v for k, v in stats.get_stats().items() if k.startswith(events.OUTCOME_PREFIX))
+        # A resumed job (JOBDIR) ends requests an earlier run of the job made: the walk carries their count.
+        open_requests = stats.get_value(events.ARTICLES_REQUESTED, 0) + self.walk.carried - ended
+        self.walk.carried = open_requests
+        lost = open_requests if reason == "finished" else 0
+        if lost:
+            # Scrapy dropped requests without calling back (a filter, a bug): they must not vanish quietly.
+            self.logger.error("%d article request(s) ended nowhere: neither read, pending, gone nor skipped", lost)
+            stats.set_value(events.ARTICLES_UNACCOUNTED, lost)
+        complete = reason == "finished" and self.walk.complete and not lost
         if self._ledger is not None:
             self._ledger.walk_complete = complete
         if not complete and reason == "finished":
@@ -318,10 +328,12 @@ class StdailySpider(scrapy.Spider):
         self._inc(events.failed(Page.ARTICLE, reason))
         if reason == "robots_txt":
             self.logger.info("Not fetching %s: robots.txt forbids it", canonical)
+            self._outcome("skipped")
             return
         if reason in failures.GONE:
             # A bare tombstone: the state pipeline knows whether this article was ever exported.
             self.logger.info("%s answers %s", canonical, reason)
+            self._outcome("gone")
             yield Tombstone("", canonical, [], self.options.channel.name, failures.status(reason) or 404, utc_now(),
                             run_id=self.crawler.settings.get("STDCRAWL_RUN_ID"))
         else:
@@ -335,21 +347,32 @@ class StdailySpider(scrapy.Spider):
         self._inc(events.failed(Page.ARTICLE, reason))
         self.logger.info("The twin page %s failed (%s): its story is read from %s", failure.request.meta["canonical"],
                          reason, failure.request.cb_kwargs["first"].url)
+        self._outcome("merged")
         yield failure.request.cb_kwargs["first"]
+
+    def _outcome(self, outcome: str) -> None:
+        """How one article request ended: read, pending, gone, skipped, or merged (its twin carries the story)."""
+        self._inc(events.OUTCOME_PREFIX + outcome)
+
+    def _unread(self, url: str, entry: ListEntry | None, reason: str, pending: bool) -> None:
+        if pending:
+            self._pending(url, entry, reason)
+        else:
+            self._outcome("merged")  # a twin's second page: the first carries the story
 
     def _pending(self, url: str, entry: ListEntry | None, reason: str) -> None:
         """An article this run could not get: pending for the next run, never marked done."""
         if self._ledger is not None:
             self._ledger.failed(url, self.options.channel.name, entry.summary if entry else None, reason)
         self._sample("pending", url)
+        self._outcome("pending")
 
     def _read(self, response: Response, entry: ListEntry, *, pending: bool = True) -> Article | None:
         requested = response.meta["canonical"]
         if kind := response.meta.get(DAMAGED):  # its retries spent: never exported as a whole page
             self.logger.warning("The article %s stayed damaged (%s) after its retries", requested, kind)
             self._inc(events.failed(Page.ARTICLE, f"damaged_{kind}"))
-            if pending:
-                self._pending(requested, entry, f"damaged_{kind}")
+            self._unread(requested, entry, f"damaged_{kind}", pending)
             return None
         url = self._landed(response, requested, pending=pending)
         try:
@@ -358,18 +381,19 @@ class StdailySpider(scrapy.Spider):
             self.logger.warning("Not an article: %s (%s)", url, exc)
             self._inc(events.ARTICLES_NOT_ARTICLE)
             self._sample("not_article", url)
-            if pending:
-                self._pending(requested, entry, f"not an article: {exc}")
+            self._unread(requested, entry, f"not an article: {exc}", pending)
             return None
         channel = self.options.channel
         if article.section_label and not is_labelled(channel, article.section_label):
             if (other := find_channel(article.section_label)) is not None:
                 self.logger.info("Skipping %s: it belongs to %s, not %s", url, other.name, channel.name)
                 self._inc(events.ARTICLES_OTHER_CHANNEL)
+                self._outcome("skipped")
                 return None
             self.logger.warning("Unknown section label %r on %s", article.section_label, url)
             self._inc(events.ARTICLES_UNKNOWN_LABEL)
         self._inc(events.ARTICLES_EXTRACTED)
+        self._outcome("read")
         path = article.parser.rsplit("/", 1)[-1]
         self._inc(events.article_path(path))
         if article.template:
@@ -396,7 +420,9 @@ class StdailySpider(scrapy.Spider):
             self._inc(events.ARTICLES_REDIRECTED)
             if pending and response.meta.get("redirect_reasons", [None])[-1] not in PERMANENT:
                 self.logger.warning("%s redirects for now to %s: read that page, and fetch %s again next run", requested, url, requested)
-                self._pending(requested, None, "redirect_temporary")
+                if self._ledger is not None:  # the request's own outcome is the page it read
+                    self._ledger.failed(requested, self.options.channel.name, None, "redirect_temporary")
+                self._sample("pending", requested)
         return url
 
 

@@ -86,11 +86,12 @@ class Ledger:
         self._write(f"the start of run {run.run_id}", self.store.start_run, run)
 
     def finish_run(
-        self, reason: str, counts: dict[str, Any], stats: dict[str, Any], *, walk_complete: bool, exit_status: int
+        self, reason: str, counts: dict[str, Any], stats: dict[str, Any], *, walk_complete: bool, exit_status: int | None,
+        finished_at: str | None = None,
     ) -> None:
         self._write(
-            f"the end of run {self.run_id}", self.store.finish_run, self.run_id, utc_now(), reason, counts, stats,
-            walk_complete=walk_complete, exit_status=exit_status,
+            f"the end of run {self.run_id}", self.store.finish_run, self.run_id, finished_at or utc_now(), reason, counts,
+            stats, walk_complete=walk_complete, exit_status=exit_status,
         )
 
     def complete_run(self, run_id: str) -> None:
@@ -103,6 +104,18 @@ class Ledger:
     def record_pending(self, failures: Iterable[tuple[str, str | None, str | None, str]], give_up_after: int) -> list[str]:
         """Articles not got this run; returns those given up after ``give_up_after`` runs."""
         return list(self._write("the articles not got", self.store.record_failures, list(failures), utc_now(), give_up_after))
+
+
+class _OneLineStoreErrors(logging.Filter):
+    """Scrapy logs a feed that could not be stored with its traceback; for a lake part the ledger says
+    what happened and what the next run does, in one line, so Scrapy's line keeps its message only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and str(record.msg).startswith("Error storing"):
+            error = record.exc_info[1]
+            record.msg = f"{record.msg} ({type(error).__name__}: {error})" if error else record.msg
+            record.exc_info = None
+        return True
 
 
 class ExportLedger:
@@ -169,6 +182,9 @@ class ExportLedger:
             crawler, state_path=where.state, lock_path=where.lock, spool=Spool(where.spool),
             run_id=settings.get("STDCRAWL_RUN_ID"), pending_runs=settings.getint("STDCRAWL_PENDING_RUNS"), active=active,
         )
+        feeds = logging.getLogger("scrapy.extensions.feedexport")
+        if not any(isinstance(f, _OneLineStoreErrors) for f in feeds.filters):
+            feeds.addFilter(_OneLineStoreErrors())
         crawler.signals.connect(ledger.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ledger.feed_slot_closed, signal=signals.feed_slot_closed)
         crawler.signals.connect(ledger.engine_stopped, signal=signals.engine_stopped)
