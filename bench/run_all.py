@@ -1,12 +1,14 @@
 """Run every benchmark, one after the other, and print the table the README shows.
 
-    python bench/run_all.py          # about 10 minutes on 2 cores
+    python3 -m pip install -e '.[bench]'   # once: the peers of the extraction benchmark
+    python3 bench/run_all.py               # about 15 minutes on 2 cores
 
 Each benchmark appends its figures (with the machine) to bench/results/<name>.jsonl.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -17,7 +19,9 @@ HERE = Path(__file__).resolve().parent
 SCRIPTS = ["throughput.py", "extraction.py", "incremental_cost.py", "memory_peak.py", "state_scale.py", "fault_matrix.py"]
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.parse_args(argv)
     started = time.monotonic()
     results = {}
     for script in SCRIPTS:

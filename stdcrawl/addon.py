@@ -9,7 +9,8 @@
   ``STDCRAWL_RUN_STARTED`` and ``STDCRAWL_RUN_DATE`` (UTC) go with it.
 - ``USER_AGENT``: ``stdcrawl/<version> (+STDCRAWL_CONTACT_URL)``, unless set.
 - ``JOBDIR``: ``<data dir>/jobs/<STDCRAWL_JOB>`` when a job name is given: a
-  long backfill stopped with Ctrl-C or SIGTERM resumes where it stopped.
+  long backfill stopped with Ctrl-C or SIGTERM resumes where it stopped; a
+  job that finished starts afresh (:mod:`stdcrawl.extensions.jobs`).
 - ``FEEDS``: when none is given, the lake's three datasets (see
   :mod:`stdcrawl.lake`): gzipped JSON lines in parts of
   ``STDCRAWL_LAKE_BATCH_ITEMS`` records. Feeds given with ``-o``/``-O`` or
@@ -33,6 +34,7 @@ from typing import Any
 from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
 
 from stdcrawl import __version__, config
+from stdcrawl.extensions.jobs import restart_finished
 from stdcrawl.lake import DATASETS, LakeURI, part_template
 from stdcrawl.paths import paths
 
@@ -85,8 +87,10 @@ class StdcrawlAddon:
             settings.set("USER_AGENT", f"stdcrawl/{__version__} (+{contact})", priority="addon")
         where = paths(settings)
         if job := settings.get("STDCRAWL_JOB"):
-            # A resumable job: Scrapy keeps its queue and seen requests in JOBDIR.
+            # A resumable job: Scrapy keeps its queue and seen requests in JOBDIR; a finished one starts afresh.
             settings.set("JOBDIR", str(where.job(job)), priority="cmdline")
+            if not problems:
+                settings.set("STDCRAWL_JOB_RESTARTED", restart_finished(where.job(job)), priority="cmdline")
         settings.set("STDCRAWL_SETTINGS_ERRORS", problems, priority="cmdline")
         given = settings.getdict("FEEDS")
         if not given:

@@ -87,12 +87,16 @@ def _in_range(value: float, low: float | None, high: float | None) -> None:
 
 def _range_text(kind: str, low: float | None, high: float | None) -> str:
     if low is not None and high is not None:
-        return f"{kind} from {low:g} to {high:g}"
+        return f"{kind} from {_n(low)} to {_n(high)}"
     if low is not None:
-        return f"{kind} of at least {low:g}"
+        return f"{kind} of at least {_n(low)}"
     if high is not None:
-        return f"{kind} of at most {high:g}"
+        return f"{kind} of at most {_n(high)}"
     return kind
+
+
+def _n(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
 
 
 def boolean(value: Any) -> bool:
@@ -303,6 +307,7 @@ def _defs() -> list[Setting]:
         Setting("STDCRAWL_RUN_STARTED", text, "when the run started (set by stdcrawl)", crawl, internal=True),
         Setting("STDCRAWL_RUN_DATE", text, "the run's UTC date (set by stdcrawl)", crawl, internal=True),
         Setting("STDCRAWL_SETTINGS_ERRORS", names, "problems found in the settings (set by stdcrawl)", crawl, internal=True),
+        Setting("STDCRAWL_JOB_RESTARTED", boolean, "the job had finished and starts afresh (set by stdcrawl)", crawl, internal=True),
         Setting("STDCRAWL_ADHOC", boolean, "feeds were given with -o/-O: no state, no lake (set by stdcrawl)", crawl, internal=True),
         # Scrapy's own settings that the project sets or relies on: a bad value would end in Scrapy's traceback.
         Setting("DOWNLOAD_DELAY", number(0, 3600), "seconds between two requests to the site", scrapy),

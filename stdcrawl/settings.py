@@ -52,6 +52,7 @@ EXTENSIONS = {
     "stdcrawl.state.ledger.ExportLedger": 100,
     "stdcrawl.extensions.lakeruns.LakeRuns": 150,
     "stdcrawl.extensions.monitoring.Monitoring": 200,
+    "stdcrawl.extensions.jobs.FinishedJobs": 300,
     "stdcrawl.extensions.statsfile.StatsFile": 500,
 }
 ITEM_PIPELINES = {

@@ -64,9 +64,16 @@ class RecordingJsonExporter(_Recording, JsonItemExporter):
 
 
 class RecordingCsvExporter(_Recording, CsvItemExporter):
+    """CSV: one column per field; a list or object (authors, images, body) is one cell of JSON."""
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.exported = []
+
+    def serialize_field(self, field: Any, name: str, value: Any) -> Any:
+        if isinstance(value, (list, dict)):
+            return json.dumps(value, ensure_ascii=False)
+        return super().serialize_field(field, name, value)
 
 
 class RecordingXmlExporter(_Recording, XmlItemExporter):
