@@ -82,7 +82,7 @@ class StdcrawlAddon:
         settings.set("STDCRAWL_RUN_ID", settings.get("STDCRAWL_RUN_ID") or new_run_id(now), priority="cmdline")
         settings.set("STDCRAWL_RUN_STARTED", now.isoformat(timespec="seconds"), priority="cmdline")
         settings.set("STDCRAWL_RUN_DATE", now.date().isoformat(), priority="cmdline")
-        if settings.getpriority("USER_AGENT") <= SETTINGS_PRIORITIES["default"]:
+        if (settings.getpriority("USER_AGENT") or 0) <= SETTINGS_PRIORITIES["default"]:
             contact = settings.get("STDCRAWL_CONTACT_URL") or "no contact given"
             settings.set("USER_AGENT", f"stdcrawl/{__version__} (+{contact})", priority="addon")
         where = paths(settings)

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from stdcrawl.extract.listing import ListEntry
-from stdcrawl.record import Article
+from stdcrawl.record import Article, Image
 from stdcrawl.text import fold_key
 from stdcrawl.urls import ArticleURL, Generation, parse_article_url
 
@@ -62,7 +62,7 @@ def merge_twins(first: Article, second: Article) -> list[Article]:
         return [first, second]
     primary, other = sorted((first, second), key=_generation_rank)
     aliases = sorted({*primary.aliases, other.url, *other.aliases} - {primary.url})
-    images = [
+    images: list[Image] = [
         {**mine, "aliases": sorted({*mine["aliases"], *theirs["aliases"], *([theirs["url"]] if theirs["url"] else [])} - {mine["url"]})}
         for mine, theirs in zip(primary.images, other.images, strict=True)  # equal captions: as many images
     ]

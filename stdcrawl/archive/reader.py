@@ -96,7 +96,7 @@ class ArchivedResponse:
 
 
 def _unbrotli(data: bytes) -> bytes:
-    import brotli  # type: ignore[import-untyped]  # a dependency of fastwarc
+    import brotli  # a dependency of fastwarc
 
     try:
         return bytes(brotli.decompress(data))

@@ -22,6 +22,7 @@ Counter: ``stdcrawl/robotstxt/cut`` (and an INFO line) when a robots.txt was cut
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 import zlib
@@ -72,9 +73,9 @@ def _zlib_prefix(data: bytes, limit: int, wbits: int) -> bytes:
 
 def _brotli_prefix(data: bytes, limit: int) -> bytes:
     try:
-        import brotli  # type: ignore[import-untyped]
+        brotli = importlib.import_module("brotli")
     except ImportError:  # Scrapy depends on one of the two
-        import brotlicffi as brotli  # type: ignore[import-not-found,no-redef]
+        brotli = importlib.import_module("brotlicffi")
     inflater = brotli.Decompressor()
     try:
         out = bytearray(inflater.process(data, output_buffer_limit=limit + 1))

@@ -46,7 +46,7 @@ class CrawlDelay:
             delay = self.cap
         logger.info("robots.txt asks for Crawl-delay: %s s between requests: obeyed", delay)
         self.crawler.stats.set_value(events.POLITENESS_CRAWL_DELAY, delay)
-        spider = self.crawler.spider
+        spider: Any = self.crawler.spider
         spider.download_delay = max(getattr(spider, "download_delay", 0) or 0, delay)  # slots opened from now on
         for slot in self.crawler.engine.downloader.slots.values():
             # The site's slot is open (robots.txt came through it). A delay jittered around the

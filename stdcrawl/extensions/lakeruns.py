@@ -152,7 +152,7 @@ class LakeRuns:
         stats = self.stats.get_stats()
         kept = {k: v for k, v in stats.items()
                 if k.startswith(("stdcrawl/", "downloader/", "log_count/", "retry/")) or k == "finish_reason"}
-        run_report = report.build(stats, self.run_id, self.crawler.spider.name)
+        run_report = report.build(stats, self.run_id, getattr(self.crawler.spider, "name", "-"))
         walk_complete = bool(self.export_ledger.walk_complete) and self.reason == "finished" and not self.export_ledger.failed_parts
         try:
             self.ledger.finish_run(self.reason, manifest.counts_from_stats(stats), kept,

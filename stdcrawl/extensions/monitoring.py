@@ -51,7 +51,7 @@ class _Runner(SpiderMonitorRunner):
 
 
 class Monitoring(Spidermon):
-    def spider_opened(self, spider: Spider) -> None:
+    def spider_opened(self, spider: Any) -> None:
         ledger = self.crawler.get_extension(ExportLedger)
         spider.stats_history = []
         if ledger is not None and ledger.store is not None:
@@ -59,7 +59,7 @@ class Monitoring(Spidermon):
             spider.stats_history = ledger.store.history(spider.name, channel, self.crawler.settings.getint("STDCRAWL_HISTORY_RUNS"))
         super().spider_opened(spider)
 
-    def spider_closed(self, spider: Spider) -> None:
+    def spider_closed(self, spider: Any) -> None:
         stats = self.crawler.stats
         reason = stats.get_value("finish_reason")
         if reason in NOT_CRAWLED:

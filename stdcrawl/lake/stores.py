@@ -15,7 +15,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import IO, Any, Protocol
 
 from stdcrawl.lake import LakeURI
 
@@ -28,7 +28,7 @@ class Store(Protocol):
     def delete(self, key: str) -> None: ...
 
 
-def write_atomically(path: Path, source: bytes | BinaryIO, *, append: bool = False) -> None:
+def write_atomically(path: Path, source: bytes | IO[bytes], *, append: bool = False) -> None:
     """Write ``path`` whole or not at all: a hidden temporary file beside it, synced, then renamed.
 
     With ``append`` the new bytes follow what ``path`` held before. A crash

@@ -72,7 +72,7 @@ class StdailySpider(scrapy.Spider):
         try:
             spider.options = parse(spider.name, spider.default_channel, spider.args, crawler.settings)
             spider.channel, spider.channel_slug = spider.options.channel, spider.options.channel.slug
-            spider.allowed_domains = [spider.options.site.host]
+            spider.allowed_domains = [spider.options.site.host]  # type: ignore[attr-defined]  # Scrapy reads it if set
         except UsageError as exc:
             spider.usage_error = str(exc)
         if problems:
@@ -165,7 +165,7 @@ class StdailySpider(scrapy.Spider):
 
     def home_failed(self, failure: Failure) -> Iterator[Request]:
         reason = failures.reason(failure)
-        self.logger.error("Failed to fetch the homepage %s: %s", failure.request.meta["canonical"], reason)
+        self.logger.error("Failed to fetch the homepage %s: %s", _request(failure).meta["canonical"], reason)
         self._inc(events.failed(Page.HOME, reason))
         yield from self._home_done()
 
@@ -222,7 +222,7 @@ class StdailySpider(scrapy.Spider):
         yield from self._step(page, self.walk.page_read(page, listing))
 
     def list_failed(self, failure: Failure) -> Iterator[Request]:
-        page: ListURL = failure.request.cb_kwargs["page"]
+        page: ListURL = _request(failure).cb_kwargs["page"]
         reason = failures.reason(failure)
         self._inc(events.failed(Page.LIST, reason))
         if reason == "robots_txt":
@@ -323,7 +323,7 @@ class StdailySpider(scrapy.Spider):
         yield from records
 
     def article_failed(self, failure: Failure) -> Iterator[Any]:
-        request = failure.request
+        request = _request(failure)
         canonical, reason = request.meta["canonical"], failures.reason(failure)
         self._inc(events.failed(Page.ARTICLE, reason))
         if reason == "robots_txt":
@@ -345,10 +345,10 @@ class StdailySpider(scrapy.Spider):
     def twin_failed(self, failure: Failure) -> Iterator[Any]:
         reason = failures.reason(failure)
         self._inc(events.failed(Page.ARTICLE, reason))
-        self.logger.info("The twin page %s failed (%s): its story is read from %s", failure.request.meta["canonical"],
-                         reason, failure.request.cb_kwargs["first"].url)
+        self.logger.info("The twin page %s failed (%s): its story is read from %s", _request(failure).meta["canonical"],
+                         reason, _request(failure).cb_kwargs["first"].url)
         self._outcome("merged")
-        yield failure.request.cb_kwargs["first"]
+        yield _request(failure).cb_kwargs["first"]
 
     def _outcome(self, outcome: str) -> None:
         """How one article request ended: read, pending, gone, skipped, or merged (its twin carries the story)."""
@@ -426,8 +426,14 @@ class StdailySpider(scrapy.Spider):
         return url
 
 
+def _request(failure: Failure) -> Request:
+    """The request an errback's failure belongs to (Scrapy sets it on the failure)."""
+    return failure.request  # type: ignore[attr-defined]
+
+
 def _content_type(response: Response) -> str | None:
-    return response.headers.get(b"Content-Type", b"").decode("latin-1") or None
+    value = response.headers.get(b"Content-Type")
+    return value.decode("latin-1") if value else None
 
 
 class CooperationSpider(StdailySpider):
