@@ -109,9 +109,6 @@ class Tombstone:
     deleted: bool = True
     schema_version: int = SCHEMA_VERSION
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass(slots=True)
 class Rejected:

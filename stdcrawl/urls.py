@@ -68,7 +68,6 @@ class ArticleURL:
     url: str  # canonical
     generation: Generation
     key: str  # content id, or the 32-hex hash of G1b
-    folder: str | None  # legacy folder (WorldNews, ...) or None for /web/
     date: dt.date  # from the path; G1b paths only carry the month (day 1)
 
     @property
@@ -147,7 +146,7 @@ def parse_article_url(canonical: str) -> ArticleURL | None:
             date = dt.date(int(parts["y"]), int(parts["m"]), int(parts.get("d") or 1))
         except ValueError:
             return None
-        return ArticleURL(canonical, generation, parts["key"], parts.get("folder"), date)
+        return ArticleURL(canonical, generation, parts["key"], date)
     return None
 
 

@@ -81,7 +81,7 @@ def test_validate_passes_good_records_and_rejects_bad_ones_with_reasons(crawler)
 
 def test_a_rejected_article_is_pending_and_its_reasons_stay_short(crawler) -> None:  # type: ignore[no-untyped-def]
     ledger = ExportLedger.from_crawler(crawler)
-    pipeline = ValidatePipeline(crawler, ledger)
+    pipeline = ValidatePipeline(crawler.stats, ledger)
     good = golden("twin-g2")
     rejected = pipeline.process_item(replace(good, title="T" * 1_000_000))
     assert isinstance(rejected, Rejected) and rejected.run_id == good.run_id
@@ -116,7 +116,7 @@ def test_dedupe_drops_repeated_urls_and_contents_and_reports_near_duplicates(cra
 def test_state_decides_new_unchanged_revised_and_deleted(crawler, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     ledger = _ledger(crawler)
     assert ledger.store is not None
-    pipeline = StatePipeline(crawler, ledger)
+    pipeline = StatePipeline(crawler.stats, ledger)
     g1b = golden("twin-g1b")
     first = replace(golden("twin-g2"), aliases=[g1b.url])  # as the spider merges the twins
     assert first.content_hash == g1b.content_hash
@@ -154,7 +154,7 @@ def test_a_twin_met_alone_on_a_later_run_is_the_story_already_known(crawler) -> 
     """The G2 page was exported alone (its G1b twin failed that night); the G1b page, whose pictures
     sit at the other CMS's URLs, is then read alone: same story, same id, nothing exported."""
     ledger = _ledger(crawler)
-    pipeline = StatePipeline(crawler, ledger)
+    pipeline = StatePipeline(crawler.stats, ledger)
     g2, g1b = golden("twin-g2"), golden("twin-g1b")
     other_pictures = replace(g1b, images=[{**i, "url": f"https://www.stdaily.com/English/WorldNews/202207/W0{n}.jpg"}
                                           for n, i in enumerate(g1b.images)])
@@ -168,7 +168,7 @@ def test_a_twin_met_alone_on_a_later_run_is_the_story_already_known(crawler) -> 
 
 def test_a_hash_of_the_old_definition_is_compared_the_old_way_once(crawler) -> None:  # type: ignore[no-untyped-def]
     ledger = _ledger(crawler)
-    pipeline = StatePipeline(crawler, ledger)
+    pipeline = StatePipeline(crawler.stats, ledger)
     record = golden("g2-web")
     old = replace(record, content_hash=legacy_content_hash({k: getattr(record, k) for k in ("title", "published_at", "source",
                   "authors", "byline", "editor", "images", "body")}))

@@ -23,17 +23,17 @@ logger = logging.getLogger(__name__)
 
 
 class CrawlDelay:
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-        settings = crawler.settings
-        self.user_agent = settings.get("ROBOTSTXT_USER_AGENT") or settings.get("USER_AGENT")
-        self.cap = settings.getfloat("STDCRAWL_MAX_CRAWL_DELAY")
+    def __init__(self, crawler: Crawler, user_agent: str, cap: float) -> None:
+        self.crawler = crawler  # its download slots and AutoThrottle are what the delay changes
+        self.user_agent = user_agent
+        self.cap = cap
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CrawlDelay:
-        if not crawler.settings.getbool("ROBOTSTXT_OBEY"):
+        settings = crawler.settings
+        if not settings.getbool("ROBOTSTXT_OBEY"):
             raise NotConfigured
-        ext = cls(crawler)
+        ext = cls(crawler, settings.get("ROBOTSTXT_USER_AGENT") or settings.get("USER_AGENT"), settings.getfloat("STDCRAWL_MAX_CRAWL_DELAY"))
         crawler.signals.connect(ext.robots_parsed, signal=signals.robots_parsed)
         return ext
 

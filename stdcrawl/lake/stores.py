@@ -4,8 +4,9 @@ Feed parts go through Scrapy's feed storages; these stores carry the rest
 (manifests, ``_SUCCESS``, schemas, spooled parts) and let ``lake verify`` read
 a lake back. Local writes are atomic (temporary name, sync, rename). S3 is
 reached with boto3: endpoint, region and credentials from the Scrapy settings
-(``AWS_ENDPOINT_URL``, ``AWS_REGION_NAME``, ``AWS_ACCESS_KEY_ID``, ...) when set,
-else from the standard AWS environment variables and config files.
+(``AWS_ENDPOINT_URL``, ``AWS_REGION_NAME``) when set, else from the standard AWS
+environment variables and config files; credentials always come from there (the
+add-on moves keys given as settings into the environment).
 """
 
 from __future__ import annotations
@@ -84,15 +85,12 @@ class LocalStore:
 
 
 def s3_client(settings: Any) -> Any:
-    """A boto3 S3 client: Scrapy's AWS_* settings when given, else the AWS environment and config chain."""
+    """A boto3 S3 client: endpoint and region from the settings when given; credentials from the AWS chain."""
     import boto3
     from botocore.config import Config
 
     return boto3.session.Session().client(
         "s3",
-        aws_access_key_id=settings.get("AWS_ACCESS_KEY_ID") or None,
-        aws_secret_access_key=settings.get("AWS_SECRET_ACCESS_KEY") or None,
-        aws_session_token=settings.get("AWS_SESSION_TOKEN") or None,
         endpoint_url=settings.get("AWS_ENDPOINT_URL") or None,
         region_name=settings.get("AWS_REGION_NAME") or None,
         config=Config(retries={"mode": "standard", "max_attempts": settings.getint("STDCRAWL_S3_ATTEMPTS", 3)}),

@@ -15,6 +15,7 @@ import logging
 from typing import Any
 
 from scrapy.crawler import Crawler
+from scrapy.statscollectors import StatsCollector
 
 from stdcrawl.record import CONTENT_FIELDS, Article, Image, Section, body_text, content_hash
 from stdcrawl import events
@@ -66,12 +67,13 @@ def clean_article(article: Article) -> list[str]:
 
 
 class CleanPipeline:
-    def __init__(self, crawler: Crawler) -> None:
-        self.stats = crawler.stats
+    def __init__(self, stats: StatsCollector) -> None:
+        self.stats = stats
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CleanPipeline:
-        return cls(crawler)
+        assert crawler.stats is not None
+        return cls(crawler.stats)
 
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, Article):

@@ -11,19 +11,21 @@ from __future__ import annotations
 from typing import Any
 
 from scrapy.crawler import Crawler
+from scrapy.statscollectors import StatsCollector
 
 from stdcrawl import events
 from stdcrawl.record import Article
 
 
 class CoveragePipeline:
-    def __init__(self, crawler: Crawler, fields: list[str]) -> None:
-        self.stats = crawler.stats
+    def __init__(self, stats: StatsCollector, fields: list[str]) -> None:
+        self.stats = stats
         self.fields = fields
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CoveragePipeline:
-        return cls(crawler, crawler.settings.getlist("STDCRAWL_COVERAGE_FIELDS"))
+        assert crawler.stats is not None
+        return cls(crawler.stats, crawler.settings.getlist("STDCRAWL_COVERAGE_FIELDS"))
 
     def process_item(self, item: Any) -> Any:
         if isinstance(item, Article):

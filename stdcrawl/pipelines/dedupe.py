@@ -16,6 +16,7 @@ import logging
 from typing import Any
 
 from scrapy.crawler import Crawler
+from scrapy.statscollectors import StatsCollector
 from scrapy.exceptions import DropItem
 
 from stdcrawl import events
@@ -27,8 +28,8 @@ logger = logging.getLogger(__name__)
 
 
 class DedupePipeline:
-    def __init__(self, crawler: Crawler, near_bits: int) -> None:
-        self.stats = crawler.stats
+    def __init__(self, stats: StatsCollector, near_bits: int) -> None:
+        self.stats = stats
         # Compact keys: a long run keeps one entry per article here, and strings would weigh.
         self.seen: set[int] = set()  # url_key of every id, canonical URL and alias passed
         self.contents: dict[int, int] = {}  # content hash (first 64 bits) -> index in self.near.keys
@@ -36,7 +37,8 @@ class DedupePipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> DedupePipeline:
-        return cls(crawler, crawler.settings.getint("STDCRAWL_NEAR_DUPLICATE_BITS"))
+        assert crawler.stats is not None
+        return cls(crawler.stats, crawler.settings.getint("STDCRAWL_NEAR_DUPLICATE_BITS"))
 
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, Article):

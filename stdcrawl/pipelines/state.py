@@ -27,6 +27,7 @@ from dataclasses import fields
 from typing import Any
 
 from scrapy.crawler import Crawler
+from scrapy.statscollectors import StatsCollector
 from scrapy.exceptions import DropItem
 
 from stdcrawl import events
@@ -39,8 +40,8 @@ from stdcrawl.state.store import HASH_VERSION
 
 
 class StatePipeline:
-    def __init__(self, crawler: Crawler, ledger: ExportLedger) -> None:
-        self.stats = crawler.stats
+    def __init__(self, stats: StatsCollector, ledger: ExportLedger) -> None:
+        self.stats = stats
         self.ledger = ledger
         self.tombstones = Checker("tombstone")
 
@@ -48,7 +49,8 @@ class StatePipeline:
     def from_crawler(cls, crawler: Crawler) -> StatePipeline:
         ledger = crawler.get_extension(ExportLedger)
         assert ledger is not None, "the StatePipeline needs the ExportLedger extension"
-        return cls(crawler, ledger)
+        assert crawler.stats is not None
+        return cls(crawler.stats, ledger)
 
     def _known(self, item: Article | Tombstone) -> Known | None:
         store = self.ledger.store

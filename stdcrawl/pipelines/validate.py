@@ -16,6 +16,7 @@ from dataclasses import fields
 from typing import Any
 
 from scrapy.crawler import Crawler
+from scrapy.statscollectors import StatsCollector
 
 from stdcrawl import events
 from stdcrawl.clock import utc_now
@@ -27,14 +28,15 @@ logger = logging.getLogger(__name__)
 
 
 class ValidatePipeline:
-    def __init__(self, crawler: Crawler, ledger: ExportLedger | None) -> None:
-        self.stats = crawler.stats
+    def __init__(self, stats: StatsCollector, ledger: ExportLedger | None) -> None:
+        self.stats = stats
         self.ledger = ledger
         self.checker = Checker("article")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ValidatePipeline:
-        return cls(crawler, crawler.get_extension(ExportLedger))
+        assert crawler.stats is not None
+        return cls(crawler.stats, crawler.get_extension(ExportLedger))
 
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, Article):

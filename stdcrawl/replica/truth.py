@@ -37,7 +37,6 @@ from stdcrawl.replica.model import SiteModel, Story, gen_family
 from stdcrawl.urls import CANONICAL_BASE, parse_article_url
 
 # Fields a crawl fills in at run time; they cannot be known in advance.
-RUNTIME_FIELDS = ("fetched_url", "crawled_at", "parser")
 
 
 def is_cjk(char: str) -> bool:
