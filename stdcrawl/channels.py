@@ -1,4 +1,4 @@
-"""The English edition's channels, as far as SITE.md knows them.
+"""The English edition's channels, as far as docs/site.md knows them.
 
 The name is what breadcrumbs and navigation print today; ``aliases`` are names
 printed earlier ("International Cooperation" in 2021). ``legacy_folder`` and

@@ -5,7 +5,7 @@ texts and credits, body (``content_hash``, :mod:`stdcrawl.record`). Not its URL,
 its pictures' URLs, its sidebar or its template. From 2022 to mid 2024 the site
 published many stories twice, at a legacy G1b hash URL and at a /web/ G2
 ``content_`` URL, from two CMSs that keep the pictures at their own paths
-(SITE.md). The list pages give the pair away (:func:`pair_twins`: same title in
+(docs/site.md). The list pages give the pair away (:func:`pair_twins`: same title in
 both lists); the content decides (:func:`merge_twins`: equal ``content_hash``).
 The same identity decides everywhere else: the dedupe pipeline drops a second
 record of the same content in a run, and the state pipeline takes a story met

@@ -1,7 +1,7 @@
 """The site's URL shapes: canonical form, page generations, list paging.
 
 Everything here is pure string work shared by the spiders, the extractors and
-the replica. The shapes are the ones recorded in SITE.md; a URL that matches
+the replica. The shapes are the ones recorded in docs/site.md; a URL that matches
 none of them is not something stdcrawl follows.
 """
 
@@ -22,7 +22,7 @@ HOME_WEB = "/web/English/index.html"
 
 
 class Generation(str, Enum):
-    """The four article URL generations of SITE.md."""
+    """The four article URL generations of docs/site.md."""
 
     G1 = "G1"  # 2021: /English/<Folder>/YYYY-MM/DD/content_<7 digits>.shtml
     G1B = "G1b"  # 2022 - mid 2024: /English/<Folder>/YYYYMM/<32 hex>.shtml
@@ -97,7 +97,7 @@ def canonicalize(href: str, base: str | None = None) -> str | None:
     """Return ``https://www.stdaily.com/<path>`` for a link to the site, else None.
 
     ``href`` may be relative to ``base``. Links on any stdaily host over http or
-    https are the same page (SITE.md). Query and fragment are dropped.
+    https are the same page (docs/site.md). Query and fragment are dropped.
     """
     href = href.strip()
     if not href or href.startswith(("javascript:", "mailto:", "tel:", "data:", "#")):

@@ -32,7 +32,7 @@ INDEX = PAGES / "index.json"
 
 Pick = Callable[[Story, str], bool]
 
-# One replica page per variant SITE.md describes: (name, description, which story and generation).
+# One replica page per variant docs/site.md describes: (name, description, which story and generation).
 SAMPLES: list[tuple[str, str, Pick]] = [
     ("g1-2021", "G1 legacy page of 2021, breadcrumb 'International Cooperation'", lambda s, g: g == "G1" and s.layout == "standard" and s.caption is not None),
     ("g1b-legacy", "G1b hash URL, legacy template", lambda s, g: g == "G1b" and "G2" not in s.paths and s.layout == "standard"),

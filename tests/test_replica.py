@@ -1,4 +1,4 @@
-"""The replica: deterministic, faithful to SITE.md, hostile where the site is, honest about its truth.
+"""The replica: deterministic, faithful to docs/site.md, hostile where the site is, honest about its truth.
 
 Every check reads the replica's pages with this module's own small HTML reader and
 compares them with the model's data; nothing here goes through stdcrawl's extraction,

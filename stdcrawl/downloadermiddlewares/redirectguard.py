@@ -1,7 +1,7 @@
 """Redirects stay within the site: followed there, refused anywhere else, and never lost.
 
 The site answers on several hosts (``www.stdaily.com``, ``stdaily.com``,
-``m.stdaily.com``, over http and https: SITE.md). A redirect to any of them is
+``m.stdaily.com``, over http and https: docs/site.md). A redirect to any of them is
 followed *within the site*, as it is (the site knows its own canonical host);
 when ``STDCRAWL_SITE_URL`` sends requests to a replica, the Location is
 rewritten to the same path there, so the crawl never leaves it. A redirect to any other host, or back to where it started

@@ -11,7 +11,7 @@ The printed forms (meta-line spacing, non-breaking spaces, "By X & Y", a
 credit in parentheses) are made from them by :mod:`.render`, and the truth
 (:mod:`.truth`) reads the data, never a page.
 
-Timeline (SITE.md): G1 in 2021; G1b from 2022 to mid 2024; G2 from mid 2022 to
+Timeline (docs/site.md): G1 in 2021; G1b from 2022 to mid 2024; G2 from mid 2022 to
 August 2024, during which many stories are published at both a G1b and a G2
 URL ("twins", served by two CMSs: their own templates, sidebars, navigation
 and picture paths); G3 from September 2024. The newest stories are a few days
@@ -222,7 +222,7 @@ def join_names(names: list[str], join: str = "&") -> str:
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """A list-page entry: a story, or one of the hostile links of SITE.md."""
+    """A list-page entry: a story, or one of the hostile links of docs/site.md."""
 
     path: str
     title: str
@@ -376,7 +376,7 @@ class SiteModel:
         )
 
     def _pictures(self, index: int, paths: dict[str, str], day: dt.date, folder: str) -> dict[str, str]:
-        """The lead picture at each CMS's own path (SITE.md): beside the legacy page, under /web/.../pic/."""
+        """The lead picture at each CMS's own path (docs/site.md): beside the legacy page, under /web/.../pic/."""
         r = random.Random(f"{self.config.seed}:picture:{index}")
         out = {}
         if "G1" in paths or "G1b" in paths:

@@ -2,7 +2,7 @@
 
 Everything is drawn from a ``random.Random`` the caller seeds, so the same
 seed always writes the same site. The text follows the site's house style
-(SITE.md): family names in capitals ("QI Liming"), straight quotes, sentences
+(docs/site.md): family names in capitals ("QI Liming"), straight quotes, sentences
 that end in a full stop, a few real questions, short sub-headings without one.
 Everything here is the clean text a record holds (single spaces, no
 non-breaking spaces): the printed forms are the renderer's business.

@@ -1,6 +1,6 @@
 """HTML of the replica's pages, rendered from the site model.
 
-The live markup is unknown (SITE.md): only the visible text is. The replica
+The live markup is unknown (docs/site.md): only the visible text is. The replica
 prints that text from the model's true values (the printed forms are made
 here: meta-line spacing, non-breaking spaces, "By X & Y", a credit in
 parentheses) in the markups of two CMSs: the legacy ``.shtml`` CMS (G1, G1b)

@@ -1,6 +1,6 @@
 """Spiders of the English edition's channels: routing only.
 
-The walk, in SITE.md's order: both homepages -> the channel's list pages,
+The walk, in docs/site.md's order: both homepages -> the channel's list pages,
 found in the navigation by the channel's name -> every page of both list
 families (legacy ``common_list`` and ``/web/`` ``node_<id>``), newest first ->
 the articles, recognised by their URL shapes. Each page kind has its callback
