@@ -53,6 +53,9 @@ class Block:
     alt: str | None = None
     width: int | None = None
     height: int | None = None
+    # The innermost block element holding the line (the <img> itself for an image):
+    # where the template signature starts its path up to <body>.
+    container: etree._Element | None = None
 
     @property
     def is_image(self) -> bool:
@@ -71,8 +74,23 @@ class Block:
         return self.chars > 0 and self.bold_chars >= self.chars
 
 
-def _visible_chars(text: str) -> int:
-    return len("".join(text.split()))
+@dataclass(slots=True)
+class Reading:
+    """What one walk of a tree gives: its blocks, and where each block element's blocks are.
+
+    ``spans[el]`` is the ``[start, end)`` range of ``blocks`` read inside the
+    block element ``el``: a block element starts and ends lines, so its
+    blocks are exactly that range. Markup selectors use it to find a part's
+    lines without walking the tree again.
+    """
+
+    blocks: list[Block]
+    spans: dict[etree._Element, tuple[int, int]]
+
+    def inside(self, el: etree._Element) -> list[Block] | None:
+        """The blocks read inside block element ``el``; None when ``el`` is no block element of the walk."""
+        span = self.spans.get(el)
+        return None if span is None else self.blocks[span[0] : span[1]]
 
 
 def _int_attr(el: etree._Element, name: str) -> int | None:
@@ -80,115 +98,105 @@ def _int_attr(el: etree._Element, name: str) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-class _Walker:
-    def __init__(self) -> None:
-        self.blocks: list[Block] = []
-        self.parts: list[str] = []
-        self.link_chars = 0
-        self.bold_chars = 0
-        self.links: list[Link] = []
-        self.block_tags: list[str] = []
-        self.link_depth = 0
-        self.bold_depth = 0
-        self.heading_depth = 0
-
-    def add(self, text: str | None) -> None:
-        if not text:
-            return
-        self.parts.append(text)
-        n = _visible_chars(text)
-        if self.link_depth:
-            self.link_chars += n
-        if self.bold_depth:
-            self.bold_chars += n
-
-    def flush(self) -> None:
-        text = normalize_space("".join(self.parts))
-        if text:
-            tag = self.block_tags[-1] if self.block_tags else "div"
-            self.blocks.append(
-                Block(
-                    text,
-                    tag,
-                    self.link_chars,
-                    self.bold_chars,
-                    self.heading_depth > 0 or tag in HEADING_TAGS,
-                    self.links,
-                )
-            )
-            self.links = []
-        self.parts = []
-        self.link_chars = self.bold_chars = 0
-
-    def image(self, el: etree._Element) -> None:
-        src = next((el.get(a) for a in _IMAGE_SOURCES if el.get(a)), None)
-        if not src:
-            return
-        self.flush()
-        self.blocks.append(
-            Block(
-                "",
-                "img",
-                src=src.strip(),
-                alt=normalize_space(el.get("alt") or "") or None,
-                width=_int_attr(el, "width"),
-                height=_int_attr(el, "height"),
-            )
-        )
-
-
 def _hidden(el: etree._Element) -> bool:
     return el.get("hidden") is not None or bool(_HIDDEN_STYLE.search(el.get("style") or ""))
 
 
-def read_blocks(root: etree._Element) -> list[Block]:
-    """The visible blocks of ``root`` in document order.
+def read(root: etree._Element) -> Reading:
+    """The visible blocks of ``root`` in document order, and the span of each block element.
 
     Comments are removed from the tree first (their tails stay): lxml's walk
-    does not visit them, and the text after one would be lost.
+    does not visit them, and the text after one would be lost. This is the
+    only walk of a tree in stdcrawl; it is one pass, iterative (deep nesting
+    cannot exhaust the stack) and does constant work per element and per
+    character of text, so its cost is linear in the page.
     """
     etree.strip_tags(root, etree.Comment, etree.ProcessingInstruction)
-    w = _Walker()
+    blocks: list[Block] = []
+    spans: dict[etree._Element, tuple[int, int]] = {}
+    parts: list[str] = []
+    links: list[Link] = []
+    # Open block elements: (tag, element, index of the first block read inside it).
+    stack: list[tuple[str, etree._Element, int]] = []
+    link_chars = bold_chars = 0
+    link_depth = bold_depth = heading_depth = 0
     skipped: set[etree._Element] = set()
+
+    def add(text: str) -> None:
+        nonlocal link_chars, bold_chars
+        parts.append(text)
+        if link_depth or bold_depth:
+            n = len("".join(text.split()))
+            if link_depth:
+                link_chars += n
+            if bold_depth:
+                bold_chars += n
+
+    def flush() -> None:
+        nonlocal parts, links, link_chars, bold_chars
+        if parts:
+            text = normalize_space("".join(parts))
+            if text:
+                tag, container, _ = stack[-1] if stack else ("div", None, 0)
+                blocks.append(
+                    Block(text, tag, link_chars, bold_chars, heading_depth > 0 or tag in HEADING_TAGS, links, container=container)
+                )
+                links = []
+            parts = []
+        link_chars = bold_chars = 0
+
     walker = etree.iterwalk(root, events=("start", "end"))
     for event, el in walker:
-        tag = el.tag.lower() if isinstance(el.tag, str) else ""
+        tag = el.tag
+        tag = tag.lower() if isinstance(tag, str) else ""
         if event == "start":
-            if not tag or tag in SKIP_TAGS or _hidden(el):
+            if not tag or tag in SKIP_TAGS or ((el.get("hidden") is not None or el.get("style")) and _hidden(el)):
                 skipped.add(el)
                 walker.skip_subtree()
                 continue
-            if tag in BLOCK_TAGS or tag == "br":
-                w.flush()
-                if tag in BLOCK_TAGS:
-                    w.block_tags.append(tag)
-            elif tag == "img":
-                w.image(el)
+            if tag in BLOCK_TAGS:
+                flush()
+                stack.append((tag, el, len(blocks)))
+            elif tag == "br":
+                flush()
             elif tag == "a":
-                w.link_depth += 1
+                link_depth += 1
                 href = el.get("href")
                 if href:
-                    w.links.append(Link(href.strip(), normalize_space(el.text_content())))
+                    links.append(Link(href.strip(), normalize_space("".join(el.itertext()))))
+            elif tag == "img":
+                src = next((el.get(a) for a in _IMAGE_SOURCES if el.get(a)), None)
+                if src:
+                    flush()
+                    alt = normalize_space(el.get("alt") or "") or None
+                    width, height = _int_attr(el, "width"), _int_attr(el, "height")
+                    blocks.append(Block("", "img", src=src.strip(), alt=alt, width=width, height=height, container=el))
             if tag in BOLD_TAGS:
-                w.bold_depth += 1
-            if tag in HEADING_TAGS:
-                w.heading_depth += 1
-            w.add(el.text)
+                bold_depth += 1
+            elif tag in HEADING_TAGS:
+                heading_depth += 1
+            if el.text:
+                add(el.text)
             continue
         # end event
-        if el in skipped:
+        if skipped and el in skipped:
             skipped.discard(el)
-        else:
-            if tag == "a":
-                w.link_depth -= 1
-            if tag in BOLD_TAGS:
-                w.bold_depth -= 1
+        elif tag in BLOCK_TAGS:
             if tag in HEADING_TAGS:
-                w.heading_depth -= 1
-            if tag in BLOCK_TAGS:
-                w.flush()
-                w.block_tags.pop()
-        if el is not root:
-            w.add(el.tail)
-    w.flush()
-    return w.blocks
+                heading_depth -= 1
+            flush()
+            _, _, start = stack.pop()
+            spans[el] = (start, len(blocks))
+        elif tag == "a":
+            link_depth -= 1
+        elif tag in BOLD_TAGS:
+            bold_depth -= 1
+        if el is not root and el.tail:
+            add(el.tail)
+    flush()
+    return Reading(blocks, spans)
+
+
+def read_blocks(root: etree._Element) -> list[Block]:
+    """The visible blocks of ``root`` in document order (see :func:`read`)."""
+    return read(root).blocks

@@ -1,0 +1,187 @@
+"""A fetched page as extraction receives it: its text, how it arrived, and its parsed visible lines.
+
+Pure, no Scrapy. Article and list extraction both start here, so that a page
+is decoded, checked and read into visible lines (:func:`.blocks.read`) once.
+
+**Charset.** The bytes decide when the declarations lie (a server that says
+``utf-8`` for GBK bytes, a template that keeps ``<meta charset=gbk>`` after
+the site moved to UTF-8). In order:
+
+1. a byte-order mark names the encoding;
+2. bytes that are valid UTF-8 and hold non-ASCII are UTF-8, whatever is
+   declared: text in another encoding is almost never valid UTF-8 by accident;
+3. otherwise the first declared encoding, the HTTP header's charset then the
+   page's own ``<meta>``, that decodes the bytes without an error (a meta
+   declaring UTF-16 is read as UTF-8, as browsers do: the meta was readable);
+4. otherwise UTF-8, or the declared encoding that decodes with the fewest
+   replacement characters (U+FFFD), the first of equals.
+
+Names are WHATWG's (w3lib ``resolve_encoding``: ``gbk`` reads as ``gb18030``,
+``latin-1`` as ``cp1252``); the record's ``charset`` is the encoding used and
+``replacement_chars`` counts U+FFFD in the decoded page. NUL bytes are dropped.
+
+**Refusals.** A page larger than :data:`MAX_PAGE_CHARS` is no article or list
+page, and reading it would cost time and memory out of proportion; a page
+that arrived empty or cut off (:func:`damage`) is the network's failure.
+:func:`refusal` gives the one-line reason, the caller decides what to do with
+it (article extraction raises ``NotAnArticle``, a list reads as empty).
+"""
+
+from __future__ import annotations
+
+import codecs
+from dataclasses import dataclass
+
+from lxml import etree
+from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, read_bom, resolve_encoding
+
+from stdcrawl.extract.blocks import Block, Reading, read
+from stdcrawl.text import clean_text
+
+# Article pages are tens of kilobytes; a page this large is not one, and reading it
+# would cost time and memory out of proportion (a hostile page of nested divs, say).
+MAX_PAGE_CHARS = 2_000_000
+
+DAMAGE = {
+    "empty": "empty page",
+    "truncated": "truncated page: the document ends before its closing </html>",
+}
+
+# One parser for every page: recover from broken markup, allow deep trees (a hostile page
+# must not make the parser give up half way), drop comments and processing instructions
+# at parse time so that no walk has to. Plain lxml elements: lxml.html's classes add a
+# lookup per element that nothing here needs.
+_PARSER = etree.HTMLParser(recover=True, encoding="utf-8", huge_tree=True, remove_comments=True, remove_pis=True)
+_TITLES = etree.XPath("//title//text()")
+_OG_TITLE = etree.XPath("//meta[@property = 'og:title']/@content")
+_WIDE = frozenset({"utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"})
+
+
+def damage(page: str | bytes) -> str | None:
+    """How a fetched page arrived incomplete (a key of DAMAGE), or None.
+
+    An empty body or a document cut off before ``</html>`` is the server's or
+    the network's failure, not the page's: fetching it again may get it whole.
+    """
+    head, tail = page[:2048], page[-4096:]
+    if isinstance(page, str):
+        head, tail = head.encode("utf-8", "replace"), tail.encode("utf-8", "replace")
+    if not tail.strip() and not page.strip():
+        return "empty"
+    if b"<html" in head.lower() and b"</html>" not in tail.lower():
+        return "truncated"
+    return None
+
+
+def refusal(text: str) -> str | None:
+    """Why a decoded page cannot be read (one line), or None: too large, empty or truncated."""
+    if len(text) > MAX_PAGE_CHARS:
+        return f"page too large: {len(text)} characters, more than an article page has"
+    if kind := damage(text):
+        return DAMAGE[kind]
+    return None
+
+
+def _declared(html: bytes, content_type: str | None) -> list[str]:
+    """The encodings the page is declared in, header first, as Python codec names, without repeats."""
+    found: list[str] = []
+    header = http_content_type_encoding(content_type) if content_type else None
+    if header:
+        found.append(header)
+    meta = html_body_declared_encoding(html)
+    if meta:
+        meta = resolve_encoding(meta) or meta
+        found.append("utf-8" if meta in _WIDE else meta)
+    known = []
+    for name in found:
+        try:
+            name = codecs.lookup(name).name
+        except LookupError:
+            continue  # an encoding Python does not know cannot have been meant
+        if name not in known:
+            known.append(name)
+    return [resolve_encoding(n) or n for n in known]
+
+
+def decode_page(html: str | bytes, content_type: str | None = None) -> tuple[str, str | None]:
+    """Text of a page and the encoding it was read in (None for a page given as text); see the module doc."""
+    if isinstance(html, str):
+        return html.replace("\x00", ""), None
+    bom, mark = read_bom(html)
+    if bom and mark:
+        return html[len(mark) :].decode(bom, "replace").replace("\x00", ""), bom
+    if not html.isascii():
+        try:
+            return html.decode("utf-8").replace("\x00", ""), "utf-8"
+        except UnicodeDecodeError:
+            pass
+    declared = _declared(html, content_type)
+    for encoding in declared:
+        try:
+            return html.decode(encoding).replace("\x00", ""), encoding
+        except UnicodeDecodeError:
+            continue
+    best: tuple[int, str, str] | None = None
+    for encoding in [*declared, "utf-8"]:
+        text = html.decode(encoding, "replace")
+        lost = text.count("\ufffd")
+        if best is None or lost < best[0]:
+            best = (lost, encoding, text)
+    assert best is not None
+    return best[2].replace("\x00", ""), best[1]
+
+
+def decode_html(html: str | bytes, content_type: str | None = None) -> str:
+    """The text of :func:`decode_page`."""
+    return decode_page(html, content_type)[0]
+
+
+def parse(text: str) -> etree._Element:
+    """The lxml tree of a decoded page (an empty document for text that holds none)."""
+    body = text.strip().encode("utf-8", "replace") or b"<html/>"
+    root = etree.fromstring(body, parser=_PARSER)
+    return root if root is not None else etree.fromstring(b"<html/>", parser=_PARSER)
+
+
+@dataclass(slots=True)
+class Page:
+    """One decoded page, parsed once and read once: what every reader of it shares.
+
+    ``blocks`` are the visible lines of ``<body>`` (of the whole document when
+    it has none), their text already through :func:`stdcrawl.text.clean_text`;
+    ``spans`` maps each block element of the page to the range of ``blocks``
+    it holds, so that markup selectors find their lines without a second walk.
+    """
+
+    text: str
+    charset: str | None
+    root: etree._Element
+    reading: Reading
+
+    @property
+    def blocks(self) -> list[Block]:
+        return self.reading.blocks
+
+    def titles(self) -> list[str]:
+        """The document's own titles (``<title>``, ``og:title``), cleaned, suffix not removed."""
+        found = [str(t) for t in _TITLES(self.root)] + [str(t) for t in _OG_TITLE(self.root)]
+        return [clean_text(t) for t in found if t.strip()]
+
+
+def read_page(html: str | bytes, content_type: str | None = None) -> Page | str:
+    """Decode, check, parse and read a page: the :class:`Page`, or the one-line reason it cannot be read."""
+    text, charset = decode_page(html, content_type)
+    if reason := refusal(text):
+        return reason
+    root = parse(text)
+    body = root.find("body")
+    reading = read(body if body is not None else root)
+    for block in reading.blocks:
+        if block.text:
+            block.text = _clean_line(block.text)
+    return Page(text, charset, root, reading)
+
+
+def _clean_line(text: str) -> str:
+    # Block text is space-normalised already: only tags and "?" damage are left to clean.
+    return clean_text(text) if "<" in text or "?" in text else text
