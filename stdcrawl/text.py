@@ -38,7 +38,9 @@ PROTECTED_NAMES: tuple[str, ...] = (
     "The Editorial Office",
 )
 _CJK = re.compile(r"[\u3400-\u9fff]")
-_WORD = re.compile(r"\S*[^\W_]\S*")  # a token with at least one letter or digit
+# A token (run of non-space characters) with at least one letter or digit. Anchored at a
+# token's start and possessive, so a long token is scanned once whether or not it holds one.
+_WORD = re.compile(r"(?<!\S)(?:[^\w\s]|_)*+[^\W_]\S*+")
 _NAME_SEPARATORS = re.compile(r"\s*(?:&|,|;|/|、|，|；|\band\b)\s*")
 
 

@@ -52,7 +52,11 @@ _END_MARKERS = re.compile(
     r"相关新闻|推荐阅读)\s*[:：]?$",
     re.I,
 )
-_FOOTER = re.compile(r"^(?:copyright\b|©|\(c\)\s*\d{4})|all rights reserved|^mailto\s*:", re.I)
+# A footer line starts with a copyright or mailto, or says "all rights reserved" anywhere.
+# Two patterns, not one with "^" alternatives: a pattern that starts with a literal lets
+# the regex engine skip to where the literal could start instead of trying every position.
+_FOOTER_START = re.compile(r"(?:copyright\b|©|\(c\)\s*\d{4}|mailto\s*:)", re.I)
+_FOOTER_RIGHTS = re.compile(r"all rights reserved", re.I)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +149,8 @@ def is_meta_fragment(text: str) -> bool:
 
 def split_credit(text: str) -> tuple[str | None, str] | None:
     """``(caption, credit)`` when ``text`` ends with a photo credit, else None."""
+    if not text.rstrip().endswith((")", "）")):
+        return None  # what _CREDIT needs at the end, checked before a search through the whole line
     m = _CREDIT.search(text)
     if not m or not _CREDIT_WORDS.search(m["credit"]):
         return None
@@ -180,7 +186,7 @@ def parse_editor(text: str) -> str | None:
 
 def is_end_marker(text: str) -> bool:
     """A sidebar heading ("Top News") or a footer line: the article is over."""
-    return bool(_END_MARKERS.match(text) or _FOOTER.search(text))
+    return bool(_END_MARKERS.match(text) or _FOOTER_START.match(text) or _FOOTER_RIGHTS.search(text))
 
 
 def ends_sentence(text: str) -> bool:

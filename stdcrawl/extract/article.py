@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urljoin
 
 from stdcrawl.channels import find_channel
@@ -94,7 +95,7 @@ def extract_article(html: str | bytes, url: str, *, content_type: str | None = N
         head, content = _text_path(doc, url)
         path = f"{TEXT_READER_VERSION}/text"
 
-    fields = {
+    fields: dict[str, Any] = {
         "title": head.title,
         "published_at": head.meta.published_at,
         "source": clean_text(head.meta.source) or None,
@@ -130,24 +131,28 @@ def extract_article(html: str | bytes, url: str, *, content_type: str | None = N
 
 
 def _fast_path(doc: Page, sel: Selectors, url: str) -> tuple[_Head, _Content] | None:
-    parts = [sel.find(doc.root, part) for part in ("breadcrumb", "title", "meta", "content")]
-    if any(len(found) != 1 for found in parts):
-        return None
-    lines = [doc.reading.inside(found[0]) for found in parts]
-    if any(found is None for found in lines):
-        return None  # a selected element that is no block element of the walk (inline, hidden)
-    crumb_blocks, title_blocks, meta_blocks, content_blocks = (found or [] for found in lines)
+    found = []
+    for part in ("breadcrumb", "title", "meta", "content"):
+        elements = sel.find(doc.root, part)
+        if len(elements) != 1:
+            return None
+        found.append(elements[0])
+    crumb_el, title_el, meta_el, content_el = found
+    meta_blocks = doc.lines_of(meta_el)
     meta = anchors.parse_meta(_line(meta_blocks))
-    title = clean_text(_line(title_blocks))
-    if meta is None or not title:
+    if meta is None:
         return None
-    blocks = list(content_blocks)
+    title_blocks = doc.lines_of(title_el)
+    title = clean_text(_line(title_blocks))
+    if not title:
+        return None
+    blocks = doc.lines_of(content_el)
     for editor in sel.find(doc.root, "editor"):
-        blocks += doc.reading.inside(editor) or []
+        blocks += doc.lines_of(editor)
     content = _read_content(blocks, url, title)
     if not any(section["paragraphs"] for section in content.body):
         return None
-    return _Head(anchors.parse_crumb(_line(crumb_blocks)), title, meta, title_blocks, meta_blocks), content
+    return _Head(anchors.parse_crumb(_line(doc.lines_of(crumb_el))), title, meta, title_blocks, meta_blocks), content
 
 
 def _line(blocks: list[Block]) -> str:
@@ -155,7 +160,7 @@ def _line(blocks: list[Block]) -> str:
 
 
 def _text_path(doc: Page, url: str) -> tuple[_Head, _Content]:
-    blocks = doc.blocks
+    blocks = doc.blocks()
     found = _find_meta(blocks)
     if found is None:
         raise NotAnArticle("no meta line (Source: ... | date | Author: ...)")

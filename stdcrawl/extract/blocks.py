@@ -74,25 +74,6 @@ class Block:
         return self.chars > 0 and self.bold_chars >= self.chars
 
 
-@dataclass(slots=True)
-class Reading:
-    """What one walk of a tree gives: its blocks, and where each block element's blocks are.
-
-    ``spans[el]`` is the ``[start, end)`` range of ``blocks`` read inside the
-    block element ``el``: a block element starts and ends lines, so its
-    blocks are exactly that range. Markup selectors use it to find a part's
-    lines without walking the tree again.
-    """
-
-    blocks: list[Block]
-    spans: dict[etree._Element, tuple[int, int]]
-
-    def inside(self, el: etree._Element) -> list[Block] | None:
-        """The blocks read inside block element ``el``; None when ``el`` is no block element of the walk."""
-        span = self.spans.get(el)
-        return None if span is None else self.blocks[span[0] : span[1]]
-
-
 def _int_attr(el: etree._Element, name: str) -> int | None:
     value = (el.get(name) or "").strip().removesuffix("px")
     return int(value) if value.isdigit() else None
@@ -102,101 +83,120 @@ def _hidden(el: etree._Element) -> bool:
     return el.get("hidden") is not None or bool(_HIDDEN_STYLE.search(el.get("style") or ""))
 
 
-def read(root: etree._Element) -> Reading:
-    """The visible blocks of ``root`` in document order, and the span of each block element.
+def read_blocks(root: etree._Element, *, strip_comments: bool = True) -> list[Block]:
+    """The visible blocks of ``root`` in document order.
 
     Comments are removed from the tree first (their tails stay): lxml's walk
-    does not visit them, and the text after one would be lost. This is the
-    only walk of a tree in stdcrawl; it is one pass, iterative (deep nesting
-    cannot exhaust the stack) and does constant work per element and per
-    character of text, so its cost is linear in the page.
+    does not visit them, and the text after one would be lost; a tree parsed
+    without comments (:func:`stdcrawl.extract.page.parse`) can skip that.
+    This is the only walk of a tree in stdcrawl; it is one pass, iterative
+    (deep nesting cannot exhaust the stack) and does constant work per
+    element and per character of text, so its cost is linear in the page.
     """
-    etree.strip_tags(root, etree.Comment, etree.ProcessingInstruction)
+    if strip_comments:
+        etree.strip_tags(root, etree.Comment, etree.ProcessingInstruction)
     blocks: list[Block] = []
-    spans: dict[etree._Element, tuple[int, int]] = {}
     parts: list[str] = []
     links: list[Link] = []
-    # Open block elements: (tag, element, index of the first block read inside it).
-    stack: list[tuple[str, etree._Element, int]] = []
+    # Open block elements, innermost last: (tag, element).
+    stack: list[tuple[str, etree._Element]] = []
     link_chars = bold_chars = 0
     link_depth = bold_depth = heading_depth = 0
     skipped: set[etree._Element] = set()
+    link_stack: list[Link | None] = []  # one entry per open <a>, None for one without href
+    block_tags, skip_tags, bold_tags, heading_tags = BLOCK_TAGS, SKIP_TAGS, BOLD_TAGS, HEADING_TAGS
+
+    # The text of the open links, gathered as the walk reads it: [link, pieces] per open <a>.
+    open_links: list[tuple[Link, list[str]]] = []
 
     def add(text: str) -> None:
+        # Only called inside a link or bold text: elsewhere the walk appends to parts itself.
         nonlocal link_chars, bold_chars
-        parts.append(text)
-        if link_depth or bold_depth:
-            n = len("".join(text.split()))
-            if link_depth:
-                link_chars += n
-            if bold_depth:
-                bold_chars += n
+        n = len("".join(text.split()))
+        if link_depth:
+            link_chars += n
+            for _, pieces in open_links:
+                pieces.append(text)
+        if bold_depth:
+            bold_chars += n
 
     def flush() -> None:
+        # Called only with parts to join; the character counts belong to those parts.
         nonlocal parts, links, link_chars, bold_chars
-        if parts:
-            text = normalize_space("".join(parts))
-            if text:
-                tag, container, _ = stack[-1] if stack else ("div", None, 0)
-                blocks.append(
-                    Block(text, tag, link_chars, bold_chars, heading_depth > 0 or tag in HEADING_TAGS, links, container=container)
-                )
-                links = []
-            parts = []
+        text = "".join(parts)
+        text = " ".join(text.split()) if text.isascii() else normalize_space(text)
+        if text:
+            tag, container = stack[-1] if stack else ("div", None)
+            blocks.append(Block(text, tag, link_chars, bold_chars, heading_depth > 0 or tag in heading_tags, links, container=container))
+            links = []
+        parts = []
         link_chars = bold_chars = 0
 
+    # Tags come lower-case from lxml's HTML parser; a tag that is not a string is a node
+    # that holds no visible text (an entity, a comment left in a tree built elsewhere).
     walker = etree.iterwalk(root, events=("start", "end"))
     for event, el in walker:
         tag = el.tag
-        tag = tag.lower() if isinstance(tag, str) else ""
         if event == "start":
-            if not tag or tag in SKIP_TAGS or ((el.get("hidden") is not None or el.get("style")) and _hidden(el)):
+            if tag in skip_tags or type(tag) is not str or ((el.get("style") or el.get("hidden") is not None) and _hidden(el)):
                 skipped.add(el)
                 walker.skip_subtree()
                 continue
-            if tag in BLOCK_TAGS:
-                flush()
-                stack.append((tag, el, len(blocks)))
-            elif tag == "br":
-                flush()
+            if tag in block_tags:
+                if parts:
+                    flush()
+                stack.append((tag, el))
+                if tag in heading_tags:
+                    heading_depth += 1
             elif tag == "a":
                 link_depth += 1
                 href = el.get("href")
-                if href:
-                    links.append(Link(href.strip(), normalize_space("".join(el.itertext()))))
+                link = Link(href.strip(), "") if href else None
+                if link is not None:
+                    links.append(link)
+                    open_links.append((link, []))
+                link_stack.append(link)
+            elif tag in bold_tags:
+                bold_depth += 1
+            elif tag == "br":
+                if parts:
+                    flush()
             elif tag == "img":
                 src = next((el.get(a) for a in _IMAGE_SOURCES if el.get(a)), None)
                 if src:
-                    flush()
+                    if parts:
+                        flush()
                     alt = normalize_space(el.get("alt") or "") or None
                     width, height = _int_attr(el, "width"), _int_attr(el, "height")
                     blocks.append(Block("", "img", src=src.strip(), alt=alt, width=width, height=height, container=el))
-            if tag in BOLD_TAGS:
-                bold_depth += 1
-            elif tag in HEADING_TAGS:
-                heading_depth += 1
             if el.text:
-                add(el.text)
+                parts.append(el.text)
+                if link_depth or bold_depth:
+                    add(el.text)
             continue
         # end event
-        if skipped and el in skipped:
+        if tag in block_tags:
+            if skipped and el in skipped:
+                skipped.discard(el)
+            else:
+                if tag in heading_tags:
+                    heading_depth -= 1
+                if parts:
+                    flush()
+                stack.pop()
+        elif skipped and el in skipped:
             skipped.discard(el)
-        elif tag in BLOCK_TAGS:
-            if tag in HEADING_TAGS:
-                heading_depth -= 1
-            flush()
-            _, _, start = stack.pop()
-            spans[el] = (start, len(blocks))
         elif tag == "a":
             link_depth -= 1
-        elif tag in BOLD_TAGS:
+            if link_stack.pop() is not None:
+                link, pieces = open_links.pop()
+                link.text = normalize_space("".join(pieces))
+        elif tag in bold_tags:
             bold_depth -= 1
-        if el is not root and el.tail:
-            add(el.tail)
-    flush()
-    return Reading(blocks, spans)
-
-
-def read_blocks(root: etree._Element) -> list[Block]:
-    """The visible blocks of ``root`` in document order (see :func:`read`)."""
-    return read(root).blocks
+        if el.tail and el is not root:
+            parts.append(el.tail)
+            if link_depth or bold_depth:
+                add(el.tail)
+    if parts:
+        flush()
+    return blocks

@@ -53,7 +53,7 @@ class NavLink:
 def _body_blocks(html: str | bytes, content_type: str | None) -> list[Block]:
     page = read_page(html, content_type)
     # A page that cannot be read (too large, empty, cut off) has no links to follow.
-    return [] if isinstance(page, str) else page.blocks
+    return [] if isinstance(page, str) else page.blocks()
 
 
 def extract_listing(html: str | bytes, url: str, *, content_type: str | None = None) -> Listing:

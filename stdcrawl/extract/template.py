@@ -42,12 +42,24 @@ from stdcrawl.extract.blocks import Block
 VERSION = "t1"
 _RANDOM_CLASS = re.compile(r"(?=[a-z]*\d)(?=\d*[a-z])[a-z\d]{4,}", re.I)
 _MAX_CLASSES = 8  # a step is a label, not the whole class attribute of a hostile page
+# Labels by (tag, class attribute): templates repeat the same few on every page.
+_STEPS: dict[tuple[str, str], str] = {}
+_MAX_STEPS = 4096
 
 
 def _step(el: etree._Element) -> str:
-    tag = el.tag.lower() if isinstance(el.tag, str) else "?"
-    classes = sorted({c for c in (el.get("class") or "").split() if not _RANDOM_CLASS.fullmatch(c)})
-    return ".".join([tag, *classes[:_MAX_CLASSES]])
+    tag = el.tag if isinstance(el.tag, str) else "?"
+    attr = el.get("class") or ""
+    key = (tag, attr)
+    label = _STEPS.get(key)
+    if label is None:
+        classes = sorted({c for c in attr.split() if not _RANDOM_CLASS.fullmatch(c)})
+        label = ".".join([tag, *classes[:_MAX_CLASSES]])
+        if len(attr) <= 200:  # a hostile page's megabyte of class names is not kept
+            if len(_STEPS) >= _MAX_STEPS:
+                _STEPS.clear()  # a bound, not an eviction policy: labels are cheap to compute again
+            _STEPS[key] = label
+    return label
 
 
 def _chain(el: etree._Element) -> list[etree._Element]:
