@@ -44,6 +44,7 @@ TEXT_READER_VERSION = "text-v1"
 _TITLE_SUFFIX = re.compile(r"\s*(?:[-_|–—]\s*)?(?:中国科技网|科技日报|Science and Technology Daily|stdaily)\s*$", re.I)
 _JUNK_IMAGE = re.compile(r"logo|icon|qrcode|qr_code|erweima|ewm|share|spacer|blank\.gif|loading|banner|\.svg$", re.I)
 _MIN_IMAGE_SIDE = 60
+_HAS_WORD = re.compile(r"[^\W_]")  # a letter or a digit
 
 
 class NotAnArticle(ValueError):
@@ -239,10 +240,13 @@ def _find_title(doc: Page, region: list[Block], crumb: anchors.Crumb | None) -> 
 
 
 def _useful_image(block: Block) -> bool:
-    src = block.src or ""
+    picture = block.picture
+    if picture is None:
+        return False
+    src = picture.src
     if src.startswith("data:") or _JUNK_IMAGE.search(src):
         return False
-    sides = [s for s in (block.width, block.height) if s is not None]
+    sides = [s for s in (picture.width, picture.height) if s is not None]
     return not sides or min(sides) >= _MIN_IMAGE_SIDE
 
 
@@ -322,11 +326,15 @@ def _read_content(blocks: list[Block], url: str, title: str) -> _Content:
     ahead = _Ahead(blocks)
     for n, block in enumerate(blocks):
         if block.is_image:
-            if _useful_image(block) and (src := _image_url(block.src or "", url)):
+            if _useful_image(block) and block.picture and (src := _image_url(block.picture.src, url)):
                 slots.image(src)
             continue
         text = block.text  # cleaned once, when the page was read
         if not text:
+            continue
+        if not block.link_chars and not _HAS_WORD.search(text) and not text.startswith("©"):
+            # No letter or digit ("·", "* * *", "—"): a separator, not text. Such a line can be
+            # no Editor line, end marker ("©" aside) or link: skipping it first costs one search.
             continue
         if editor := anchors.parse_editor(text):
             out.editor = editor

@@ -39,9 +39,19 @@ class Link:
     text: str
 
 
+@dataclass(frozen=True, slots=True)
+class Picture:
+    """What an ``<img>`` says about itself."""
+
+    src: str
+    alt: str | None = None
+    width: int | None = None
+    height: int | None = None
+
+
 @dataclass(slots=True)
 class Block:
-    """One visible line of the page, or one image."""
+    """One visible line of the page, or one image (``tag`` "img", ``picture`` set)."""
 
     text: str
     tag: str  # innermost block element ("p", "div", "td", "h1", ...) or "img"
@@ -49,13 +59,10 @@ class Block:
     bold_chars: int = 0
     heading: bool = False  # inside h1-h6
     links: list[Link] = field(default_factory=list)
-    src: str | None = None  # images only
-    alt: str | None = None
-    width: int | None = None
-    height: int | None = None
     # The innermost block element holding the line (the <img> itself for an image):
     # where the template signature starts its path up to <body>.
     container: etree._Element | None = None
+    picture: Picture | None = None
 
     @property
     def is_image(self) -> bool:
@@ -104,6 +111,7 @@ def read_blocks(root: etree._Element, *, strip_comments: bool = True) -> list[Bl
     link_depth = bold_depth = heading_depth = 0
     skipped: set[etree._Element] = set()
     link_stack: list[Link | None] = []  # one entry per open <a>, None for one without href
+    leaf: etree._Element | None = None  # the childless block element just read whole at its start
     block_tags, skip_tags, bold_tags, heading_tags = BLOCK_TAGS, SKIP_TAGS, BOLD_TAGS, HEADING_TAGS
 
     # The text of the open links, gathered as the walk reads it: [link, pieces] per open <a>.
@@ -127,7 +135,7 @@ def read_blocks(root: etree._Element, *, strip_comments: bool = True) -> list[Bl
         text = " ".join(text.split()) if text.isascii() else normalize_space(text)
         if text:
             tag, container = stack[-1] if stack else ("div", None)
-            blocks.append(Block(text, tag, link_chars, bold_chars, heading_depth > 0 or tag in heading_tags, links, container=container))
+            blocks.append(Block(text, tag, link_chars, bold_chars, heading_depth > 0 or tag in heading_tags, links, container))
             links = []
         parts = []
         link_chars = bold_chars = 0
@@ -138,13 +146,25 @@ def read_blocks(root: etree._Element, *, strip_comments: bool = True) -> list[Bl
     for event, el in walker:
         tag = el.tag
         if event == "start":
-            if tag in skip_tags or type(tag) is not str or ((el.get("style") or el.get("hidden") is not None) and _hidden(el)):
+            if tag in skip_tags or type(tag) is not str or (el.keys() and _hidden(el)):
                 skipped.add(el)
                 walker.skip_subtree()
                 continue
             if tag in block_tags:
                 if parts:
                     flush()
+                if not len(el) and not link_depth and not bold_depth:
+                    # A block element without children, most paragraphs of a page: its line is
+                    # its own text. Read here, so that its end event is only its tail.
+                    leaf = el
+                    text = el.text
+                    if text:
+                        text = " ".join(text.split()) if text.isascii() else normalize_space(text)
+                        if text:
+                            heading = heading_depth > 0 or tag in heading_tags
+                            blocks.append(Block(text, tag, 0, 0, heading, links, el))
+                            links = []
+                    continue
                 stack.append((tag, el))
                 if tag in heading_tags:
                     heading_depth += 1
@@ -167,14 +187,20 @@ def read_blocks(root: etree._Element, *, strip_comments: bool = True) -> list[Bl
                     if parts:
                         flush()
                     alt = normalize_space(el.get("alt") or "") or None
-                    width, height = _int_attr(el, "width"), _int_attr(el, "height")
-                    blocks.append(Block("", "img", src=src.strip(), alt=alt, width=width, height=height, container=el))
+                    picture = Picture(src.strip(), alt, _int_attr(el, "width"), _int_attr(el, "height"))
+                    blocks.append(Block("", "img", container=el, picture=picture))
             if el.text:
                 parts.append(el.text)
                 if link_depth or bold_depth:
                     add(el.text)
             continue
         # end event
+        if el is leaf:
+            if el.tail and el is not root:
+                parts.append(el.tail)
+                if link_depth or bold_depth:
+                    add(el.tail)
+            continue
         if tag in block_tags:
             if skipped and el in skipped:
                 skipped.discard(el)
