@@ -39,7 +39,9 @@ def simhash(text: str) -> int:
     the same fingerprint in every process and on every machine, so fingerprints
     stored by one run can be compared with the next run's. The hashing is the
     cost (one C call per gram); the 64 bit counts are one numpy reduction over
-    the unpacked digests, a chunk of grams at a time.
+    the unpacked digests, a chunk of grams at a time. tests/test_text.py checks
+    it against the definition written out bit by bit, and across processes
+    with different ``PYTHONHASHSEED``.
     """
     grams = _grams(text)
     counts = np.zeros(64, dtype=np.int64)
@@ -52,18 +54,6 @@ def simhash(text: str) -> int:
         counts += np.unpackbits(np.frombuffer(digests, dtype=np.uint8)).reshape(-1, 64).sum(axis=0, dtype=np.int64)
     # unpackbits reads each byte most significant bit first: column 0 is bit 63 of the big-endian digest.
     return int.from_bytes(np.packbits(counts > len(grams) // 2).tobytes(), "big")
-
-
-def simhash_reference(text: str) -> int:
-    """The definition :func:`simhash` implements, bit by bit in plain Python, kept to test it against."""
-    words = re.findall(r"\w+", text.casefold())
-    grams = list(zip(words, words[1:], words[2:], strict=False)) or [tuple(words)]
-    counts = [0] * 64
-    for gram in grams:
-        value = int.from_bytes(blake2b("\x1f".join(gram).encode(), digest_size=8).digest(), "big")
-        for bit in range(64):
-            counts[bit] += value >> bit & 1
-    return sum(1 << bit for bit in range(64) if counts[bit] > len(grams) // 2)
 
 
 class NearDuplicates:

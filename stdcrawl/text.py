@@ -53,18 +53,13 @@ def normalize_space(text: str) -> str:
 
     ``_SPACES`` is exactly the characters ``str.isspace()`` accepts plus two
     zero-width ones, so after those two are turned into spaces, ``str.split``
-    does the same work as the regex (tests/test_text.py checks it), faster.
+    does the same work as that regex (tests/test_text.py checks it), faster.
     """
     if not text.isascii():
         text = unicodedata.normalize("NFC", text)
         if "\u200b" in text or "\ufeff" in text:
             text = text.translate(_ZERO_WIDTH)
     return " ".join(text.split())
-
-
-def normalize_space_reference(text: str) -> str:
-    """The definition :func:`normalize_space` implements, kept to test it against."""
-    return _SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip()
 
 
 def repair_mirror_damage(text: str) -> str:

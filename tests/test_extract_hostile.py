@@ -42,7 +42,8 @@ def head() -> str:
 def fill(before: str, unit: Callable[[int], str], after: str) -> tuple[str, int]:
     """``before``, then as many ``unit(i)`` as fit, then ``after``: a page just under the size cap."""
     room = MAX_PAGE_CHARS - len(before) - len(after) - 64
-    pieces, used = [], 0
+    pieces: list[str] = []
+    used = 0
     while True:
         piece = unit(len(pieces))
         if used + len(piece) > room:

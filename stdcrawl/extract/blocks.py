@@ -195,7 +195,7 @@ def read_blocks(root: etree._Element, *, strip_comments: bool = True) -> list[Bl
                     add(el.text)
             continue
         # end event
-        if el is leaf:
+        if leaf is not None and el is leaf:
             if el.tail and el is not root:
                 parts.append(el.tail)
                 if link_depth or bold_depth:

@@ -25,8 +25,10 @@ that is a template change, which the run's monitors can see against the
 site's own history of signatures. ``t1`` is the version of this recipe: a
 change to it must change the prefix, or every run would see a redesign.
 
-A page where no part has an element (text given without markup) has no
-signature: ``None``.
+``None`` only when none of the parts was read from an element of the page,
+which the readers do not produce (a line always has its block element, at
+worst ``<body>``). Tested in tests/test_template.py on the replica's
+templates.
 """
 
 from __future__ import annotations
