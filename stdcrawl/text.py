@@ -105,6 +105,9 @@ def split_names(raw: str | None) -> list[str]:
     text = clean_text(raw)
     if not text:
         return []
+    if not _NAME_SEPARATORS.search(text):  # one name (the common case): nothing to split or protect
+        name = text.strip(" .;:-")
+        return [name] if name else []
     kept: list[str] = []
 
     def hide(m: re.Match[str]) -> str:

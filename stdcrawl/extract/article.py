@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin
@@ -258,8 +259,14 @@ def _image_url(src: str, page_url: str) -> str | None:
     return absolute if absolute.startswith(("http://", "https://")) else None
 
 
-def _is_heading(block: Block, text: str, following: Block | None) -> bool:
-    words = len(text.split())
+def _words(text: str) -> int:
+    # Block text is space-normalised (single spaces, trimmed): its words are its spaces plus one.
+    return text.count(" ") + 1 if text else 0
+
+
+def _is_heading(block: Block, text: str, following: Callable[[], Block | None]) -> bool:
+    """A sub-heading; ``following()`` gives the next line, asked only when the markup does not tell."""
+    words = _words(text)
     if not 0 < words <= 20 or block.tag == "li":
         return False
     if block.heading or (block.all_bold and not text.endswith(".")):
@@ -267,10 +274,11 @@ def _is_heading(block: Block, text: str, following: Block | None) -> bool:
     if words > 14 or anchors.ends_sentence(text) or not (text[0].isupper() or text[0].isdigit()):
         return False
     # Without markup hints: a short unpunctuated line that introduces a longer paragraph.
-    if following is None or following.is_image:
+    after = following()
+    if after is None or after.is_image:
         return False
-    next_words = len(following.text.split())
-    return next_words >= 12 and next_words >= 2 * words and anchors.ends_sentence(following.text)
+    next_words = _words(after.text)
+    return next_words >= 12 and next_words >= 2 * words and anchors.ends_sentence(after.text)
 
 
 class _ImageSlots:
@@ -359,7 +367,7 @@ def _read_content(blocks: list[Block], url: str, title: str) -> _Content:
         if not started and (text == title or anchors.parse_meta(text)):
             continue  # title or meta line repeated inside the content
         slots.flush()
-        if _is_heading(block, text, ahead.following(n)):
+        if _is_heading(block, text, lambda: ahead.following(n)):
             if section["heading"] is not None or section["paragraphs"]:
                 out.body.append(section)
             section = {"heading": text, "paragraphs": []}

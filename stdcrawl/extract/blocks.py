@@ -146,7 +146,11 @@ def read_blocks(root: etree._Element, *, strip_comments: bool = True) -> list[Bl
     for event, el in walker:
         tag = el.tag
         if event == "start":
-            if tag in skip_tags or type(tag) is not str or (el.keys() and _hidden(el)):
+            if (
+                tag in skip_tags
+                or type(tag) is not str
+                or ((names := el.keys()) and ("style" in names or "hidden" in names) and _hidden(el))
+            ):
                 skipped.add(el)
                 walker.skip_subtree()
                 continue
