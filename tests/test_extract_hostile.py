@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from stdcrawl.extract import NotAnArticle, extract_article, extract_listing
-from stdcrawl.extract.page import MAX_PAGE_CHARS
+from stdcrawl.extract.page import MAX_DEPTH, MAX_PAGE_CHARS
 from stdcrawl.text import clean_text, count_words, repair_mirror_damage
 
 URL = "https://www.stdaily.com/web/English/2024-05/08/content_123456.html"
@@ -125,6 +125,29 @@ def test_ten_thousand_link_lines_before_the_editor_line() -> None:
     assert body_paragraphs(record) == BODY
     assert record.editor == "宗诗涵"
     assert "Another story" not in record.text
+
+
+def test_a_paragraph_at_every_level_of_deep_nesting() -> None:
+    levels = MAX_DEPTH - 10  # as deep as the parser reads (html, body and the head's lines take a few)
+    page = head() + "".join(f"<div><p>{BODY[i % 3]}</p>" for i in range(levels)) + "</div>" * levels + "</body></html>"
+    record, elapsed = timed(lambda: extract_article(page, URL))
+    assert elapsed < LIMIT_S, elapsed
+    assert body_paragraphs(record) == [BODY[i % 3] for i in range(levels)]
+    assert record.template is not None
+
+
+def test_nesting_deeper_than_the_parser_reads_is_refused_not_cut_short() -> None:
+    # Two megabytes nested sixteen thousand deep: the parser stops at MAX_DEPTH, and the
+    # thousands of paragraphs below would be lost without a word.
+    page, units = fill(head(), lambda i: f"<div><p>{BODY[i % 3]}</p>" + "\0" * 6, "")
+    page = page.replace("\0", "") + "</div>" * units + "</body></html>"
+    assert units > 5 * MAX_DEPTH
+    started = time.process_time()
+    with pytest.raises(NotAnArticle) as info:
+        extract_article(page, URL)
+    assert time.process_time() - started < LIMIT_S
+    assert str(info.value) == f"page nested deeper than {MAX_DEPTH} elements: the parser cannot read it whole"
+    assert extract_listing(page, LIST_URL).entries == []
 
 
 def test_a_list_page_of_ten_thousand_entries() -> None:

@@ -22,7 +22,9 @@ Names are WHATWG's (w3lib ``resolve_encoding``: ``gbk`` reads as ``gb18030``,
 
 **Refusals.** A page larger than :data:`MAX_PAGE_CHARS` is no article or list
 page, and reading it would cost time and memory out of proportion; a page
-that arrived empty or cut off (:func:`damage`) is the network's failure.
+that arrived empty or cut off (:func:`damage`) is the network's failure; a
+page nested deeper than the parser reads (:data:`MAX_DEPTH`) would lose its
+end without a word.
 :func:`refusal` gives the one-line reason, the caller decides what to do with
 it (article extraction raises ``NotAnArticle``, a list reads as empty).
 """
@@ -30,6 +32,7 @@ it (article extraction raises ``NotAnArticle``, a list reads as empty).
 from __future__ import annotations
 
 import codecs
+import threading
 from dataclasses import dataclass
 
 from lxml import etree
@@ -47,11 +50,23 @@ DAMAGE = {
     "truncated": "truncated page: the document ends before its closing </html>",
 }
 
-# One parser for every page: recover from broken markup, allow deep trees (a hostile page
-# must not make the parser give up half way), drop comments and processing instructions
-# at parse time so that no walk has to. Plain lxml elements: lxml.html's classes add a
-# lookup per element that nothing here needs.
-_PARSER = etree.HTMLParser(recover=True, encoding="utf-8", huge_tree=True, remove_comments=True, remove_pis=True)
+# One parser per thread (lxml parsers must not be shared between threads): recover from
+# broken markup, allow deep trees (up to libxml2's 2048 levels with huge_tree), drop comments
+# and processing instructions at parse time so that no walk has to. Plain lxml elements:
+# lxml.html's classes add a lookup per element that nothing here needs.
+_PARSERS = threading.local()
+MAX_DEPTH = 2048  # libxml2's limit with huge_tree: below it, a document is cut off
+
+
+def _parser() -> etree.HTMLParser:
+    parser: etree.HTMLParser | None = getattr(_PARSERS, "parser", None)
+    if parser is None:
+        parser = _PARSERS.parser = etree.HTMLParser(
+            recover=True, encoding="utf-8", huge_tree=True, remove_comments=True, remove_pis=True
+        )
+    return parser
+
+
 _WIDE = frozenset({"utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"})
 
 
@@ -135,11 +150,23 @@ def decode_html(html: str | bytes, content_type: str | None = None) -> str:
     return decode_page(html, content_type)[0]
 
 
+class PageRefused(ValueError):
+    """The parser could not read the whole page; ``str(exc)`` is a one-line reason."""
+
+
 def parse(text: str) -> etree._Element:
-    """The lxml tree of a decoded page (an empty document for text that holds none)."""
+    """The lxml tree of a decoded page (an empty document for text that holds none).
+
+    Raises :class:`PageRefused` when the parser had to stop early (elements
+    nested deeper than ``MAX_DEPTH``): the rest of the page would be lost
+    without a word, and no article page nests that deep.
+    """
+    parser = _parser()
     body = text.strip().encode("utf-8", "replace") or b"<html/>"
-    root = etree.fromstring(body, parser=_PARSER)
-    return root if root is not None else etree.fromstring(b"<html/>", parser=_PARSER)
+    root = etree.fromstring(body, parser=parser)
+    if any(error.type_name == "ERR_RESOURCE_LIMIT" for error in parser.error_log):
+        raise PageRefused(f"page nested deeper than {MAX_DEPTH} elements: the parser cannot read it whole")
+    return root if root is not None else etree.fromstring(b"<html/>", parser=parser)
 
 
 @dataclass(slots=True)
@@ -187,7 +214,10 @@ def read_page(html: str | bytes, content_type: str | None = None) -> Page | str:
     text, charset = decode_page(html, content_type)
     if reason := refusal(text):
         return reason
-    return Page(text, charset, parse(text))
+    try:
+        return Page(text, charset, parse(text))
+    except PageRefused as exc:
+        return str(exc)
 
 
 def _clean_line(text: str) -> str:

@@ -47,6 +47,8 @@ _MAX_CLASSES = 8  # a step is a label, not the whole class attribute of a hostil
 # Labels by (tag, class attribute): templates repeat the same few on every page.
 _STEPS: dict[tuple[str, str], str] = {}
 _MAX_STEPS = 4096
+_MAX_DEPTH = 100  # elements on a path: templates nest a dozen deep, hostile pages thousands
+_MAX_HOLDERS = 64  # distinct paragraph holders looked at
 
 
 def _step(el: etree._Element) -> str:
@@ -65,10 +67,15 @@ def _step(el: etree._Element) -> str:
 
 
 def _chain(el: etree._Element) -> list[etree._Element]:
-    """``el`` and its ancestors below ``<body>``, ``<body>`` included, outermost first."""
-    chain = []
+    """``el`` and its ancestors below ``<body>``, ``<body>`` included, outermost first.
+
+    At most ``_MAX_DEPTH`` of them: a path deeper than any template's is a
+    hostile page's, and following it to the top for every part would cost
+    its depth each time.
+    """
+    chain: list[etree._Element] = []
     node: etree._Element | None = el
-    while node is not None:
+    while node is not None and len(chain) < _MAX_DEPTH:
         chain.append(node)
         if node.tag == "body":
             break
@@ -78,12 +85,22 @@ def _chain(el: etree._Element) -> list[etree._Element]:
 
 
 def holder(elements: Iterable[etree._Element | None]) -> list[etree._Element]:
-    """The path from ``<body>`` to the lowest common ancestor of ``elements`` ([] for none)."""
-    distinct = list({id(el): el for el in elements if el is not None}.values())
+    """The path from ``<body>`` to the lowest common ancestor of ``elements`` ([] for none).
+
+    Of the first ``_MAX_HOLDERS`` distinct elements: enough to know a template,
+    and a bound on the work for a page of two hundred thousand paragraphs.
+    """
+    distinct: dict[int, etree._Element] = {}
+    for el in elements:
+        if el is not None and id(el) not in distinct:
+            distinct[id(el)] = el
+            if len(distinct) == _MAX_HOLDERS:
+                break
     if not distinct:
         return []
-    common = _chain(distinct[0])
-    for el in distinct[1:]:
+    first, *others = distinct.values()
+    common = _chain(first)
+    for el in others:
         chain = _chain(el)
         n = 0
         while n < len(common) and n < len(chain) and common[n] is chain[n]:
