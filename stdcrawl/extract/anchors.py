@@ -4,6 +4,10 @@ Each function takes one line of visible text (already space-normalised and
 repaired) and says whether it is a breadcrumb, meta line, caption, byline,
 editor line or end-of-article marker, and what it holds. The formats are the
 ones SITE.md records; the regexes accept the spacing and colon variants seen.
+Each pattern is anchored or starts with a literal, or is tried only on lines
+that can match (a credit needs a closing parenthesis), so a line of any length
+costs one pass. No settings, no failure mode: a line that is none of these is
+``None``/``False``.
 """
 
 from __future__ import annotations

@@ -10,15 +10,16 @@ record's ``parser`` field names the generation, selector version and path, and
 its ``template`` field the signature of the markup around the parts found
 (:mod:`.template`), the same from either path.
 
-The page is decoded, parsed and read into visible lines once
-(:func:`.page.read_page`); both paths read those lines. Every step after that
-is linear in the number of lines: a page of two hundred thousand tiny
-paragraphs or ten thousand links costs what its size costs, and a page over
-``MAX_PAGE_CHARS`` is refused before it is parsed.
+The page is decoded and parsed once (:func:`.page.read_page`: charset,
+size cap, damage); each of its lines is read once, by the fast path (only the
+parts its selectors found) or the text path (the whole page). Every step after
+that is linear in the number of lines: a page of two hundred thousand tiny
+paragraphs or ten thousand links costs what its size costs.
 
-Failure modes: :class:`NotAnArticle` with a one-line reason (too large,
-empty, truncated, no meta line, no title, no body); never another exception
-for any input.
+No settings. Failure modes: :class:`NotAnArticle` with a one-line reason (too
+large, empty, truncated, nested too deep, no meta line, no title, no body);
+no other exception for any input (tests/test_extract_hostile.py,
+tests/test_reliability.py).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from urllib.parse import urljoin
 from stdcrawl.channels import find_channel
 from stdcrawl.extract import anchors
 from stdcrawl.extract.blocks import Block
-from stdcrawl.extract.page import DAMAGE, MAX_PAGE_CHARS, Page, damage, decode_html, decode_page, read_page
+from stdcrawl.extract.page import Page, read_page
 from stdcrawl.extract.selectors import BY_FAMILY, Selectors
 from stdcrawl.extract.template import signature
 from stdcrawl.fingerprint import simhash, to_hex
@@ -50,9 +51,6 @@ _HAS_WORD = re.compile(r"[^\W_]")  # a letter or a digit
 
 class NotAnArticle(ValueError):
     """The page is not an article page; ``str(exc)`` is a one-line reason."""
-
-
-__all__ = ["DAMAGE", "MAX_PAGE_CHARS", "NotAnArticle", "damage", "decode_html", "decode_page", "extract_article"]
 
 
 @dataclass(slots=True)

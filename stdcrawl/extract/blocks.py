@@ -4,9 +4,13 @@ This is what makes extraction independent of the site's markup: a browser
 breaks lines at block elements and ``<br>``, so the same visible structure
 (breadcrumb, title, meta line, caption, byline, paragraphs) comes out of any
 template. Each block keeps the few markup facts the readers use as hints:
-which block element holds it, how much of it is link text or bold text, and
-the links it holds. The walk is iterative, so deeply nested pages cannot
-exhaust the stack.
+which block element holds it (the template signature starts there), how much
+of it is link text or bold text, and the links it holds.
+
+:func:`read_blocks` is the only walk of a tree in stdcrawl: readers ask
+:class:`stdcrawl.extract.page.Page` for lines, which reads each part of a
+page once. The walk is iterative (deeply nested pages cannot exhaust the
+stack) and linear in the page; no settings, no failure mode (any tree reads).
 """
 
 from __future__ import annotations
