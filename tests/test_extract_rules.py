@@ -224,3 +224,31 @@ def test_a_byte_order_mark_names_the_encoding() -> None:
 def test_a_page_given_as_text_has_no_charset() -> None:
     record = extract_article(chinese_page("gbk"), URL)
     assert (record.source, record.charset, record.replacement_chars) == ("科技日报", None, 0)
+
+
+# -- the fast path's selectors match what CSS means -----------------------------------------------
+
+
+def test_selector_matching_is_css_on_every_replica_page() -> None:
+    from cssselect import HTMLTranslator
+    from lxml import etree
+
+    from stdcrawl.extract.page import parse
+    from stdcrawl.extract.selectors import BY_FAMILY, PageIndex
+    from stdcrawl.replica import render
+    from stdcrawl.replica.model import ReplicaConfig, SiteModel
+
+    model = SiteModel(ReplicaConfig(articles=40))
+    sets = {s.version: s for family in BY_FAMILY.values() for s in family}.values()
+    css = HTMLTranslator()
+    found = 0
+    for story in model.live_stories():
+        for generation in story.paths:
+            root = parse(render.article_page(model, story, generation, request_no=1))
+            index = PageIndex(root)
+            for selectors in sets:
+                for part in ("breadcrumb", "title", "meta", "content", "editor"):
+                    wanted = etree.XPath(css.css_to_xpath(getattr(selectors, part)))(root)
+                    assert selectors.find(index, part) == wanted, (story.index, generation, selectors.version, part)
+                    found += len(wanted)
+    assert found > 100  # the sets do match the replica's pages

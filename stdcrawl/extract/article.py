@@ -24,6 +24,7 @@ tests/test_reliability.py).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Callable
@@ -35,7 +36,7 @@ from stdcrawl.channels import find_channel
 from stdcrawl.extract import anchors
 from stdcrawl.extract.blocks import Block
 from stdcrawl.extract.page import Page, read_page
-from stdcrawl.extract.selectors import BY_FAMILY, Selectors
+from stdcrawl.extract.selectors import BY_FAMILY, PageIndex, Selectors
 from stdcrawl.extract.template import signature
 from stdcrawl.fingerprint import simhash, to_hex
 from stdcrawl.record import Article, Image, Section, body_text, content_hash
@@ -47,6 +48,10 @@ _TITLE_SUFFIX = re.compile(r"\s*(?:[-_|–—]\s*)?(?:中国科技网|科技日�
 _JUNK_IMAGE = re.compile(r"logo|icon|qrcode|qr_code|erweima|ewm|share|spacer|blank\.gif|loading|banner|\.svg$", re.I)
 _MIN_IMAGE_SIDE = 60
 _HAS_WORD = re.compile(r"[^\W_]")  # a letter or a digit
+
+
+# The channels are a constant table (stdcrawl.channels): a label, once looked up, stays found.
+_channel = functools.lru_cache(maxsize=256)(find_channel)
 
 
 class NotAnArticle(ValueError):
@@ -85,8 +90,10 @@ def extract_article(html: str | bytes, url: str, *, content_type: str | None = N
     family = page.generation.family if page else "web"
     generation = page.generation.value if page else "unknown"
 
+    index: PageIndex | None = None  # built on the first set tried, shared by the next
     for selectors in BY_FAMILY[family]:
-        found = _fast_path(doc, selectors, url)
+        index = index or PageIndex(doc.root)
+        found = _fast_path(doc, index, selectors, url)
         if found:
             head, content = found
             path = f"{selectors.version}/selectors"
@@ -106,7 +113,7 @@ def extract_article(html: str | bytes, url: str, *, content_type: str | None = N
         "body": content.body,
     }
     section_label = head.crumb.section_label if head.crumb else None
-    channel = find_channel(section_label) if section_label else None
+    channel = _channel(section_label) if section_label else None
     plain = body_text(content.body)
     return Article(
         id=page.id if page else "stdaily:" + hashlib.md5(url.encode()).hexdigest(),
@@ -130,10 +137,10 @@ def extract_article(html: str | bytes, url: str, *, content_type: str | None = N
     )
 
 
-def _fast_path(doc: Page, sel: Selectors, url: str) -> tuple[_Head, _Content] | None:
+def _fast_path(doc: Page, index: PageIndex, sel: Selectors, url: str) -> tuple[_Head, _Content] | None:
     found = []
     for part in ("breadcrumb", "title", "meta", "content"):
-        elements = sel.find(doc.root, part)
+        elements = sel.find(index, part)
         if len(elements) != 1:
             return None
         found.append(elements[0])
@@ -147,7 +154,7 @@ def _fast_path(doc: Page, sel: Selectors, url: str) -> tuple[_Head, _Content] | 
     if not title:
         return None
     blocks = doc.lines_of(content_el)
-    for editor in sel.find(doc.root, "editor"):
+    for editor in sel.find(index, "editor"):
         blocks += doc.lines_of(editor)
     content = _read_content(blocks, url, title)
     if not any(section["paragraphs"] for section in content.body):

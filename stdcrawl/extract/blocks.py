@@ -106,6 +106,12 @@ def read_blocks(root: etree._Element, *, strip_comments: bool = True) -> list[Bl
     """
     if strip_comments:
         etree.strip_tags(root, etree.Comment, etree.ProcessingInstruction)
+    if not len(root) and root.tag in BLOCK_TAGS:
+        # A childless block element (a title, a meta line): its one line, without setting up a walk.
+        if (names := root.keys()) and ("style" in names or "hidden" in names) and _hidden(root):
+            return []
+        line = normalize_space(root.text) if root.text else ""
+        return [Block(line, root.tag, 0, 0, root.tag in HEADING_TAGS, [], root)] if line else []
     blocks: list[Block] = []
     parts: list[str] = []
     links: list[Link] = []

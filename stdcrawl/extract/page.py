@@ -76,13 +76,18 @@ def damage(page: str | bytes) -> str | None:
     An empty body or a document cut off before ``</html>`` is the server's or
     the network's failure, not the page's: fetching it again may get it whole.
     """
-    if isinstance(page, str):
-        head, tail = page[:2048].encode("utf-8", "replace"), page[-4096:].encode("utf-8", "replace")
-    else:
+    if isinstance(page, str):  # the same test on text, without encoding it
         head, tail = page[:2048], page[-4096:]
-    if not tail.strip() and not page.strip():
+        if not tail.strip() and not page.strip():
+            return "empty"
+        # The exact lower-case spellings first: lower-casing the head and tail is the slow way.
+        opens = "<html" in head or "<html" in head.lower()
+        if opens and "</html>" not in tail and "</html>" not in tail.lower():
+            return "truncated"
+        return None
+    if not page[-4096:].strip() and not page.strip():
         return "empty"
-    if b"<html" in head.lower() and b"</html>" not in tail.lower():
+    if b"<html" in page[:2048].lower() and b"</html>" not in page[-4096:].lower():
         return "truncated"
     return None
 
