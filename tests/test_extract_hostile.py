@@ -174,3 +174,15 @@ def test_a_page_over_the_cap_is_refused_at_once_with_one_line() -> None:
     assert time.perf_counter() - started < 0.1
     assert str(info.value).startswith("page too large:") and "\n" not in str(info.value)
     assert extract_listing(page, LIST_URL).entries == []
+
+
+def test_a_hundred_thousand_crumb_like_lines_before_the_meta_line() -> None:
+    # Lines that look like the start of a breadcrumb, end in a separator and never parse as one.
+    start = "<html><head><title>T</title></head><body>"
+    after = (f"<div>{TITLE}</div><div>Source: Science and Technology Daily | 2024-05-08 14:33:37 | Author: QI Liming</div>"
+             + "".join(f"<p>{p}</p>" for p in BODY) + "</body></html>")
+    page, units = fill(start, lambda i: "<div>xEnglishChannel ></div>", after)
+    assert units > 50_000
+    record, elapsed = timed(lambda: extract_article(page, URL))
+    assert elapsed < LIMIT_S, elapsed
+    assert (record.title, body_paragraphs(record), record.section_label) == (TITLE, BODY, None)

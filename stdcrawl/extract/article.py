@@ -48,6 +48,8 @@ _TITLE_SUFFIX = re.compile(r"\s*(?:[-_|–—]\s*)?(?:中国科技网|科技日�
 _JUNK_IMAGE = re.compile(r"logo|icon|qrcode|qr_code|erweima|ewm|share|spacer|blank\.gif|loading|banner|\.svg$", re.I)
 _MIN_IMAGE_SIDE = 60
 _HAS_WORD = re.compile(r"[^\W_]")  # a letter or a digit
+_CRUMB_LINES = 16  # lines one breadcrumb may be split over ("position:", "EnglishChannel", ">", ...)
+_CRUMB_WINDOW = 40  # lines above the meta line where the breadcrumb may be
 
 
 # The channels are a constant table (stdcrawl.channels): a label, once looked up, stays found.
@@ -209,12 +211,20 @@ def _find_meta(blocks: list[Block]) -> tuple[int, int, anchors.Meta] | None:
 
 
 def _find_crumb(blocks: list[Block], before: int) -> tuple[anchors.Crumb | None, int]:
-    """The breadcrumb nearest above ``before``, joined when its parts are separate lines."""
-    for i in range(before - 1, -1, -1):
+    """The breadcrumb nearest above ``before``, joined when its parts are separate lines.
+
+    It is looked for among the ``_CRUMB_WINDOW`` lines above the meta line (only
+    the title and a share bar come between them), and at most ``_CRUMB_LINES``
+    lines are joined: a breadcrumb has a handful of parts, and a page of
+    crumb-like lines must not make each one a long join.
+    """
+    for i in range(before - 1, max(-1, before - 1 - _CRUMB_WINDOW), -1):
         if blocks[i].is_image or not anchors.looks_like_crumb_start(blocks[i].text):
             continue
         text, j = blocks[i].text, i + 1
-        while j < before and (text.endswith(">") or blocks[j].text.startswith(">") or blocks[j].text in {">", "»"}):
+        while j < min(before, i + _CRUMB_LINES) and (
+            text.endswith(">") or blocks[j].text.startswith(">") or blocks[j].text in {">", "»"}
+        ):
             text += " " + blocks[j].text
             j += 1
         crumb = anchors.parse_crumb(text)
