@@ -41,6 +41,8 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 # A token (run of non-space characters) with at least one letter or digit. Anchored at a
 # token's start and possessive, so a long token is scanned once whether or not it holds one.
 _WORD = re.compile(r"(?<!\S)(?:[^\w\s]|_)*+[^\W_]\S*+")
+_ASCII_SPACES = bytes.maketrans(b"\x1c\x1d\x1e\x1f", b"    ")
+_ASCII_NOT_WORD = bytes(b for b in range(128) if not (chr(b).isalnum() or chr(b).isspace()))
 _NAME_SEPARATORS = re.compile(r"\s*(?:&|,|;|/|、|，|；|\band\b)\s*")
 
 
@@ -127,7 +129,12 @@ def split_names(raw: str | None) -> list[str]:
 
 def count_words(text: str) -> int:
     """Whitespace-separated tokens holding a letter or digit; each Chinese character counts as one."""
-    spaced = _CJK.sub(" \\g<0> ", text) if not text.isascii() and _CJK.search(text) else text
+    if text.isascii():
+        # Delete every byte that is neither a letter, a digit nor a space: a token vanishes
+        # exactly when it held no letter or digit. The separators \x1c-\x1f, which str.split
+        # splits on and bytes.split does not, become spaces.
+        return len(text.encode("ascii").translate(_ASCII_SPACES, _ASCII_NOT_WORD).split())
+    spaced = _CJK.sub(" \\g<0> ", text) if _CJK.search(text) else text
     return len(_WORD.findall(spaced))
 
 

@@ -110,7 +110,9 @@ def test_repair_mirror_damage_is_its_definition() -> None:
 
 
 def test_count_words_is_its_definition() -> None:
-    for text in _random_texts("words"):
+    r = random.Random("ascii words")
+    ascii_texts = ["".join(chr(r.randrange(128)) for _ in range(r.randint(0, 16))) for _ in range(5000)]
+    for text in _random_texts("words") + ascii_texts:
         spaced = re.sub(r"[\u3400-\u9fff]", " \\g<0> ", text)
         assert count_words(text) == len(re.findall(r"\S*[^\W_]\S*", spaced)), repr(text)
 
