@@ -140,6 +140,8 @@ def _replica_texts() -> list[str]:
 def test_simhash_is_its_definition() -> None:
     texts = _replica_texts() + ["", "one", "two words", "Größe STRASSE ß 卢子建 said", "卢子建" * 40]
     texts += [" ".join(_random_texts(f"sim{n}", 40)) for n in range(20)]
+    r = random.Random("ascii grams")
+    texts += ["".join(chr(r.randrange(128)) for _ in range(r.randint(0, 300))) for _ in range(300)]
     for text in texts:
         assert simhash(text) == _simhash_definition(text), text[:60]
 
