@@ -1,7 +1,8 @@
 """A fetched page as extraction receives it: its text, how it arrived, and its parsed visible lines.
 
-Pure, no Scrapy. Article and list extraction both start here, so that a page
-is decoded, checked and read into visible lines (:func:`.blocks.read`) once.
+Pure, no Scrapy, no settings. Article and list extraction both start here
+(:func:`read_page`): a page is decoded, checked and parsed once, and each of
+its lines read once (:class:`Page`, through :func:`.blocks.read_blocks`).
 
 **Charset.** The bytes decide when the declarations lie (a server that says
 ``utf-8`` for GBK bytes, a template that keeps ``<meta charset=gbk>`` after
@@ -25,8 +26,9 @@ page, and reading it would cost time and memory out of proportion; a page
 that arrived empty or cut off (:func:`damage`) is the network's failure; a
 page nested deeper than the parser reads (:data:`MAX_DEPTH`) would lose its
 end without a word.
-:func:`refusal` gives the one-line reason, the caller decides what to do with
-it (article extraction raises ``NotAnArticle``, a list reads as empty).
+:func:`refusal` and :func:`read_page` give the one-line reason, the caller
+decides what to do with it (article extraction raises ``NotAnArticle``, a
+list reads as empty).
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ DAMAGE = {
 # and processing instructions at parse time so that no walk has to. Plain lxml elements:
 # lxml.html's classes add a lookup per element that nothing here needs.
 _PARSERS = threading.local()
-MAX_DEPTH = 2048  # libxml2's limit with huge_tree: below it, a document is cut off
+MAX_DEPTH = 2048  # libxml2's nesting limit with huge_tree: what lies deeper is cut off
 
 
 def _parser() -> etree.HTMLParser:
