@@ -12,42 +12,52 @@ from array import array
 from bisect import bisect_left
 from hashlib import blake2b
 
-_MASK64 = (1 << 64) - 1
+import numpy as np
+
+_WORD = re.compile(r"\w+")
+# On ASCII text the words of _WORD, lower-cased, by one translation: every byte that is no
+# word character ([A-Za-z0-9_]) becomes a space, capitals become small letters.
+_ASCII_WORDS = bytes(
+    (ord(chr(b).lower()) if chr(b).isalnum() or b == 0x5F else 0x20) if b < 128 else 0x20 for b in range(256)
+)
+_BLAKE2B_64 = blake2b(digest_size=8)  # copied per gram: cheaper than building one with its parameters
+_CHUNK = 1 << 16  # grams counted at a time: bounds the bit matrix at 4 MB
+
+
+def _grams(text: str) -> list[bytes]:
+    """The word 3-grams of ``text`` (casefolded), words joined by U+001F, as UTF-8."""
+    if text.isascii():  # casefold() is lower() and \w the same set on ASCII: skip the encoding per gram
+        words = text.encode("ascii").translate(_ASCII_WORDS).split()
+        return list(map(b"\x1f".join, zip(words, words[1:], words[2:], strict=False))) or [b"\x1f".join(words)]
+    unicode_words = _WORD.findall(text.casefold())
+    joined = map("\x1f".join, zip(unicode_words, unicode_words[1:], unicode_words[2:], strict=False))
+    return [gram.encode() for gram in joined] or ["\x1f".join(unicode_words).encode()]
 
 
 def simhash(text: str) -> int:
     """A 64-bit SimHash of the text's word 3-grams: near-identical texts differ in few bits.
 
-    Bit i is set when more than half the grams' hashes have bit i set. The 64
-    counts are kept bit-sliced (``planes[k]`` holds bit k of every count), so
-    adding a hash and comparing the counts with half their number are a few
-    whole-integer operations instead of 64 small ones each. Each gram is hashed
-    with BLAKE2b (64 bits), not Python's salted ``hash()``: the same text has the
-    same fingerprint in every process and on every machine, so fingerprints
-    stored by one run can be compared with the next run's.
+    Bit i is set when more than half the grams' hashes have bit i set (a text
+    of fewer than three words is one gram). Each gram is hashed with BLAKE2b
+    (64 bits, read big-endian), not Python's salted ``hash()``: the same text has
+    the same fingerprint in every process and on every machine, so fingerprints
+    stored by one run can be compared with the next run's. The hashing is the
+    cost (one C call per gram); the 64 bit counts are one numpy reduction over
+    the unpacked digests, a chunk of grams at a time. tests/test_text.py checks
+    it against the definition written out bit by bit, and across processes
+    with different ``PYTHONHASHSEED``.
     """
-    words = re.findall(r"\w+", text.casefold())
-    grams = list(zip(words, words[1:], words[2:], strict=False)) or [tuple(words)]
-    planes: list[int] = []
-    for gram in grams:
-        carry = int.from_bytes(blake2b("\x1f".join(gram).encode(), digest_size=8).digest(), "big")
-        for k, plane in enumerate(planes):
-            planes[k], carry = plane ^ carry, plane & carry
-            if not carry:
-                break
-        if carry:
-            planes.append(carry)
-    # Bit-sliced "count > half", from the highest plane down.
-    half = len(grams) // 2
-    greater, equal = 0, _MASK64
-    for k in range(max(len(planes), half.bit_length()) - 1, -1, -1):
-        plane = planes[k] if k < len(planes) else 0
-        if half >> k & 1:
-            equal &= plane
-        else:
-            greater |= equal & plane
-            equal &= ~plane & _MASK64
-    return greater
+    grams = _grams(text)
+    counts = np.zeros(64, dtype=np.int64)
+    for at in range(0, len(grams), _CHUNK):
+        digests = bytearray()
+        for gram in grams[at : at + _CHUNK]:
+            h = _BLAKE2B_64.copy()
+            h.update(gram)
+            digests += h.digest()
+        counts += np.unpackbits(np.frombuffer(digests, dtype=np.uint8)).reshape(-1, 64).sum(axis=0, dtype=np.int64)
+    # unpackbits reads each byte most significant bit first: column 0 is bit 63 of the big-endian digest.
+    return int.from_bytes(np.packbits(counts > len(grams) // 2).tobytes(), "big")
 
 
 class NearDuplicates:

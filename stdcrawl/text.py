@@ -1,8 +1,13 @@
 """Text normalisation shared by extraction and cleaning: pure string functions.
 
-Spam mirrors (SITE.md) turn non-breaking spaces into ``?`` (``Zhong?Jianli``,
+Spam mirrors (docs/site.md) turn non-breaking spaces into ``?`` (``Zhong?Jianli``,
 ``(PHOTO:?XINHUA)``); :func:`repair_mirror_damage` undoes that where the
 characters on both sides show it cannot be a real question mark.
+
+Every function here is linear in its input, whatever the input: no regex can
+backtrack over a whole token (a page may hold one word of two million
+characters), so a hostile page costs what its size costs. ASCII text, the
+common case, skips the Unicode work it cannot need.
 """
 
 from __future__ import annotations
@@ -18,10 +23,14 @@ _SPACES = re.compile(r"[\s\u00a0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u300
 # and is followed by a space, a quote or the end of the text, never by a letter.
 _DAMAGED_QMARK = re.compile(r"(?<=[\w:,;|&)\]])\?(?=[\w(|&\[])")
 _TAG = re.compile(r"</?[A-Za-z!][^<>]{0,1000}>")
-_URLISH = re.compile(r"\S*(?:://|www\.|\.s?html?\?|\.php\?|\?\w+=)\S*")
+# What marks a token as a URL, whose "?" is real: "https://", "www.", "page.html?", "?id=".
+_URL_MARK = re.compile(r"://|www\.|\.s?html?\?|\.php\?|\?\w+=")
+# A whitespace-delimited token holding a "?"; the lookbehind anchors each try at a token's
+# start, so a long token is scanned once, not once per character.
+_QMARK_TOKEN = re.compile(r"(?<!\S)\S*\?\S*")
 _COPYRIGHT_QMARK = re.compile(r"\bCopyright\s*\?(?=\s|$)")
 
-# Names that contain a separator but are one author (SITE.md: authors seen).
+# Names that contain a separator but are one author (docs/site.md: authors seen).
 PROTECTED_NAMES: tuple[str, ...] = (
     "Science and Technology Daily",
     "S&T Daily",
@@ -29,32 +38,48 @@ PROTECTED_NAMES: tuple[str, ...] = (
     "The Editorial Office",
 )
 _CJK = re.compile(r"[\u3400-\u9fff]")
-_WORD = re.compile(r"\S*[^\W_]\S*")  # a token with at least one letter or digit
+# A token (run of non-space characters) with at least one letter or digit. Anchored at a
+# token's start and possessive, so a long token is scanned once whether or not it holds one.
+_WORD = re.compile(r"(?<!\S)(?:[^\w\s]|_)*+[^\W_]\S*+")
+_ASCII_SPACES = bytes.maketrans(b"\x1c\x1d\x1e\x1f", b"    ")
+_ASCII_NOT_WORD = bytes(b for b in range(128) if not (chr(b).isalnum() or chr(b).isspace()))
 _NAME_SEPARATORS = re.compile(r"\s*(?:&|,|;|/|、|，|；|\band\b)\s*")
 
 
+# The characters _SPACES matches that str.split() does not split on.
+_ZERO_WIDTH = {0x200B: " ", 0xFEFF: " "}
+
+
 def normalize_space(text: str) -> str:
-    """NFC, every space character to one plain space, trimmed."""
-    return _SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip()
+    """NFC, every space character to one plain space, trimmed.
+
+    ``_SPACES`` is exactly the characters ``str.isspace()`` accepts plus two
+    zero-width ones, so after those two are turned into spaces, ``str.split``
+    does the same work as that regex (tests/test_text.py checks it), faster.
+    """
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
+        if "\u200b" in text or "\ufeff" in text:
+            text = text.translate(_ZERO_WIDTH)
+    return " ".join(text.split())
 
 
 def repair_mirror_damage(text: str) -> str:
     """Read a ``?`` that stands for a non-breaking space as a space.
 
-    Real question marks and ``?`` inside URLs are left alone.
+    Real question marks and ``?`` inside URLs are left alone: a token (a run
+    of non-space characters) that looks like a URL keeps all of its ``?``.
+    Only tokens holding a ``?`` are looked at, each once.
     """
     if "?" not in text:
         return text
-    protected = {m.start(): m.end() for m in _URLISH.finditer(text)}
-
-    def fix(m: re.Match[str]) -> str:
-        pos = m.start()
-        if any(start <= pos < end for start, end in protected.items()):
-            return "?"
-        return " "
-
     text = _COPYRIGHT_QMARK.sub("Copyright ©", text)
-    return _DAMAGED_QMARK.sub(fix, text)
+    return _QMARK_TOKEN.sub(_repair_token, text)
+
+
+def _repair_token(m: re.Match[str]) -> str:
+    token = m.group()
+    return token if _URL_MARK.search(token) else _DAMAGED_QMARK.sub(" ", token)
 
 
 def clean_text(text: str | None) -> str:
@@ -82,6 +107,9 @@ def split_names(raw: str | None) -> list[str]:
     text = clean_text(raw)
     if not text:
         return []
+    if not _NAME_SEPARATORS.search(text):  # one name (the common case): nothing to split or protect
+        name = text.strip(" .;:-")
+        return [name] if name else []
     kept: list[str] = []
 
     def hide(m: re.Match[str]) -> str:
@@ -101,17 +129,24 @@ def split_names(raw: str | None) -> list[str]:
 
 def count_words(text: str) -> int:
     """Whitespace-separated tokens holding a letter or digit; each Chinese character counts as one."""
+    if text.isascii():
+        # Delete every byte that is neither a letter, a digit nor a space: a token vanishes
+        # exactly when it held no letter or digit. The separators \x1c-\x1f, which str.split
+        # splits on and bytes.split does not, become spaces.
+        return len(text.encode("ascii").translate(_ASCII_SPACES, _ASCII_NOT_WORD).split())
     spaced = _CJK.sub(" \\g<0> ", text) if _CJK.search(text) else text
     return len(_WORD.findall(spaced))
 
 
 def is_spam_line(text: str) -> bool:
     """A line of Chinese spam keywords (a mirror's injection), when found in an English article."""
-    return _CJK.search(text) is not None and cjk_ratio(text) > 0.3 and len(_CJK.findall(text)) >= 6
+    return not text.isascii() and _CJK.search(text) is not None and cjk_ratio(text) > 0.3 and len(_CJK.findall(text)) >= 6
 
 
 def cjk_ratio(text: str) -> float:
     """Share of Chinese characters among the non-space characters."""
+    if text.isascii():
+        return 0.0
     cjk = len(_CJK.findall(text))
     if not cjk:
         return 0.0

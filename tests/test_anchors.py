@@ -1,4 +1,4 @@
-"""The visible-line parsers, on the exact variants SITE.md records."""
+"""The visible-line parsers, on the exact variants docs/site.md records."""
 
 from __future__ import annotations
 
@@ -95,3 +95,32 @@ def test_editor_line_and_end_markers() -> None:
     assert anchors.is_end_marker("Top News")
     assert anchors.is_end_marker("Copyright © Science and Technology Daily, All Rights Reserved")
     assert not anchors.is_end_marker("The news came on Monday.")
+
+
+@pytest.mark.parametrize(
+    ("line", "end"),
+    [
+        ("©", True),
+        ("© 2024 Science and Technology Daily", True),
+        ("(c) 2024 stdaily.com", True),
+        ("mailto: yuhy@stdaily.com", True),
+        ("Science and Technology Daily. ALL RIGHTS RESERVED.", True),
+        ("Contact us | All rights reserved by the publisher", True),
+        ("The copyright of the new design belongs to the lab.", False),
+        ("Rights were reserved for the partners in the first year.", False),
+    ],
+)
+def test_footer_lines(line: str, end: bool) -> None:
+    assert anchors.is_end_marker(line) is end
+
+
+@pytest.mark.parametrize(
+    ("line", "found"),
+    [
+        ("The new lab. (COURTESY PHOTO)  ", ("The new lab.", "COURTESY PHOTO")),
+        ("新实验室。（PHOTO: XINHUA）", ("新实验室。", "PHOTO: XINHUA")),
+        ("The new lab (COURTESY PHOTO) opened on Monday.", None),
+    ],
+)
+def test_a_credit_closes_the_line(line: str, found: tuple[str, str] | None) -> None:
+    assert anchors.split_credit(line) == found

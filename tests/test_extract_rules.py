@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from stdcrawl.extract import extract_article, extract_listing
 
 URL = "https://www.stdaily.com/web/English/2024-05/08/content_123456.html"
@@ -152,3 +154,101 @@ def test_list_entries_with_the_summary_on_the_title_line() -> None:
         ("0f" * 16 + ".shtml", "Older Story", "Its summary."),
     ]
     assert (listing.offsite_links, listing.other_links) == (1, 1)
+
+
+# -- charset: the bytes decide when the declarations lie ------------------------------------------
+
+CHINESE_META = "<div>Source: 科技日报 | 2022-12-01 11:30:27 | Author: 卢子建</div>"
+
+
+def chinese_page(meta_charset: str | None) -> str:
+    head = f'<meta http-equiv="Content-Type" content="text/html; charset={meta_charset}">' if meta_charset else ""
+    return page(*CRUMB_TITLE_META[:2], CHINESE_META, f"<p>{LONG}</p>", head=head)
+
+
+def read(data: bytes, content_type: str | None) -> tuple[str | None, list[str], str | None, int]:
+    record = extract_article(data, URL, content_type=content_type)
+    return record.source, record.authors, record.charset, record.replacement_chars
+
+
+@pytest.mark.parametrize(
+    ("encoding", "meta", "header", "charset"),
+    [
+        ("gbk", "gbk", "text/html; charset=utf-8", "gb18030"),  # the header lies: GBK bytes are no UTF-8
+        ("utf-8", "gbk", None, "utf-8"),  # the meta lies: the bytes are valid UTF-8 and hold Chinese
+        ("utf-8", "gbk", "text/html; charset=GBK", "utf-8"),  # both lie
+        ("gbk", "gbk", "text/html; charset=GBK", "gb18030"),  # honest GBK stays GBK
+        ("gbk", "gbk", None, "gb18030"),
+        ("gbk", None, "text/html; charset=gb2312", "gb18030"),
+        ("gbk", "gbk", "text/html; charset=x-no-such-encoding", "gb18030"),  # an unknown name is no declaration
+        ("utf-8", None, None, "utf-8"),
+    ],
+)
+def test_the_bytes_decide_the_charset(encoding: str, meta: str | None, header: str | None, charset: str) -> None:
+    data = chinese_page(meta).encode(encoding)
+    assert read(data, header) == ("科技日报", ["卢子建"], charset, 0)
+
+
+def test_an_ascii_page_reads_in_its_declared_encoding() -> None:
+    data = page(*CRUMB_TITLE_META, f"<p>{LONG}</p>", head='<meta charset="iso-8859-1">').encode("ascii")
+    record = extract_article(data, URL)
+    assert (record.charset, record.replacement_chars, record.body[0]["paragraphs"]) == ("cp1252", 0, [LONG])
+
+
+def test_a_latin_1_page_with_accents_reads_as_latin_1() -> None:
+    text = "Les deux équipes ont présenté leurs résultats à Genève devant des chercheurs du monde entier."
+    data = page(*CRUMB_TITLE_META, f"<p>{text}</p>", head='<meta charset="ISO-8859-1">').encode("latin-1")
+    record = extract_article(data, URL, content_type="text/html")
+    assert (record.charset, record.replacement_chars, record.body[0]["paragraphs"]) == ("cp1252", 0, [text])
+
+
+def test_a_meta_declaring_utf_16_on_single_bytes_is_read_as_utf_8() -> None:
+    data = chinese_page("utf-16").replace("</p>", " é</p>").encode("utf-8")
+    data = data.replace("é".encode(), b"\xe9")  # one stray Latin-1 byte: not valid UTF-8 any more
+    source, authors, charset, lost = read(data, None)
+    assert (source, authors, charset, lost) == ("科技日报", ["卢子建"], "utf-8", 1)
+
+
+def test_bytes_no_encoding_reads_are_counted_as_replacement_characters() -> None:
+    good = chinese_page(None).encode("utf-8")
+    data = good.replace(LONG.encode(), LONG.encode() + b" \xff\xfe\xfd ", 1)
+    record = extract_article(data, URL, content_type="text/html; charset=utf-8")
+    assert (record.source, record.charset, record.replacement_chars) == ("科技日报", "utf-8", 3)
+
+
+def test_a_byte_order_mark_names_the_encoding() -> None:
+    data = "\ufeff".encode("utf-16-le") + chinese_page("gbk").encode("utf-16-le")
+    assert read(data, "text/html; charset=gbk") == ("科技日报", ["卢子建"], "utf-16-le", 0)
+
+
+def test_a_page_given_as_text_has_no_charset() -> None:
+    record = extract_article(chinese_page("gbk"), URL)
+    assert (record.source, record.charset, record.replacement_chars) == ("科技日报", None, 0)
+
+
+# -- the fast path's selectors match what CSS means -----------------------------------------------
+
+
+def test_selector_matching_is_css_on_every_replica_page() -> None:
+    from cssselect import HTMLTranslator
+    from lxml import etree
+
+    from stdcrawl.extract.page import parse
+    from stdcrawl.extract.selectors import BY_FAMILY, PageIndex
+    from stdcrawl.replica import render
+    from stdcrawl.replica.model import ReplicaConfig, SiteModel
+
+    model = SiteModel(ReplicaConfig(articles=40))
+    sets = {s.version: s for family in BY_FAMILY.values() for s in family}.values()
+    css = HTMLTranslator()
+    found = 0
+    for story in model.live_stories():
+        for generation in story.paths:
+            root = parse(render.article_page(model, story, generation, request_no=1))
+            index = PageIndex(root)
+            for selectors in sets:
+                for part in ("breadcrumb", "title", "meta", "content", "editor"):
+                    wanted = etree.XPath(css.css_to_xpath(getattr(selectors, part)))(root)
+                    assert selectors.find(index, part) == wanted, (story.index, generation, selectors.version, part)
+                    found += len(wanted)
+    assert found > 100  # the sets do match the replica's pages

@@ -3,7 +3,11 @@
 Each function takes one line of visible text (already space-normalised and
 repaired) and says whether it is a breadcrumb, meta line, caption, byline,
 editor line or end-of-article marker, and what it holds. The formats are the
-ones SITE.md records; the regexes accept the spacing and colon variants seen.
+ones docs/site.md records; the regexes accept the spacing and colon variants seen.
+Each pattern is anchored or starts with a literal, or is tried only on lines
+that can match (a credit needs a closing parenthesis), so a line of any length
+costs one pass. No settings, no failure mode: a line that is none of these is
+``None``/``False``.
 """
 
 from __future__ import annotations
@@ -52,7 +56,11 @@ _END_MARKERS = re.compile(
     r"相关新闻|推荐阅读)\s*[:：]?$",
     re.I,
 )
-_FOOTER = re.compile(r"^(?:copyright\b|©|\(c\)\s*\d{4})|all rights reserved|^mailto\s*:", re.I)
+# A footer line starts with a copyright or mailto, or says "all rights reserved" anywhere.
+# Two patterns, not one with "^" alternatives: a pattern that starts with a literal lets
+# the regex engine skip to where the literal could start instead of trying every position.
+_FOOTER_START = re.compile(r"(?:copyright\b|©|\(c\)\s*\d{4}|mailto\s*:)", re.I)
+_FOOTER_RIGHTS = re.compile(r"all rights reserved", re.I)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +153,8 @@ def is_meta_fragment(text: str) -> bool:
 
 def split_credit(text: str) -> tuple[str | None, str] | None:
     """``(caption, credit)`` when ``text`` ends with a photo credit, else None."""
+    if not text.rstrip().endswith((")", "）")):
+        return None  # what _CREDIT needs at the end, checked before a search through the whole line
     m = _CREDIT.search(text)
     if not m or not _CREDIT_WORDS.search(m["credit"]):
         return None
@@ -180,7 +190,7 @@ def parse_editor(text: str) -> str | None:
 
 def is_end_marker(text: str) -> bool:
     """A sidebar heading ("Top News") or a footer line: the article is over."""
-    return bool(_END_MARKERS.match(text) or _FOOTER.search(text))
+    return bool(_END_MARKERS.match(text) or _FOOTER_START.match(text) or _FOOTER_RIGHTS.search(text))
 
 
 def ends_sentence(text: str) -> bool:

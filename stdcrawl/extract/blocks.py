@@ -4,9 +4,13 @@ This is what makes extraction independent of the site's markup: a browser
 breaks lines at block elements and ``<br>``, so the same visible structure
 (breadcrumb, title, meta line, caption, byline, paragraphs) comes out of any
 template. Each block keeps the few markup facts the readers use as hints:
-which block element holds it, how much of it is link text or bold text, and
-the links it holds. The walk is iterative, so deeply nested pages cannot
-exhaust the stack.
+which block element holds it (the template signature starts there), how much
+of it is link text or bold text, and the links it holds.
+
+:func:`read_blocks` is the only walk of a tree in stdcrawl: readers ask
+:class:`stdcrawl.extract.page.Page` for lines, which reads each part of a
+page once. The walk is iterative (deeply nested pages cannot exhaust the
+stack) and linear in the page; no settings, no failure mode (any tree reads).
 """
 
 from __future__ import annotations
@@ -39,9 +43,19 @@ class Link:
     text: str
 
 
+@dataclass(frozen=True, slots=True)
+class Picture:
+    """What an ``<img>`` says about itself."""
+
+    src: str
+    alt: str | None = None
+    width: int | None = None
+    height: int | None = None
+
+
 @dataclass(slots=True)
 class Block:
-    """One visible line of the page, or one image."""
+    """One visible line of the page, or one image (``tag`` "img", ``picture`` set)."""
 
     text: str
     tag: str  # innermost block element ("p", "div", "td", "h1", ...) or "img"
@@ -49,10 +63,10 @@ class Block:
     bold_chars: int = 0
     heading: bool = False  # inside h1-h6
     links: list[Link] = field(default_factory=list)
-    src: str | None = None  # images only
-    alt: str | None = None
-    width: int | None = None
-    height: int | None = None
+    # The innermost block element holding the line (the <img> itself for an image):
+    # where the template signature starts its path up to <body>.
+    container: etree._Element | None = None
+    picture: Picture | None = None
 
     @property
     def is_image(self) -> bool:
@@ -71,124 +85,158 @@ class Block:
         return self.chars > 0 and self.bold_chars >= self.chars
 
 
-def _visible_chars(text: str) -> int:
-    return len("".join(text.split()))
-
-
 def _int_attr(el: etree._Element, name: str) -> int | None:
     value = (el.get(name) or "").strip().removesuffix("px")
     return int(value) if value.isdigit() else None
-
-
-class _Walker:
-    def __init__(self) -> None:
-        self.blocks: list[Block] = []
-        self.parts: list[str] = []
-        self.link_chars = 0
-        self.bold_chars = 0
-        self.links: list[Link] = []
-        self.block_tags: list[str] = []
-        self.link_depth = 0
-        self.bold_depth = 0
-        self.heading_depth = 0
-
-    def add(self, text: str | None) -> None:
-        if not text:
-            return
-        self.parts.append(text)
-        n = _visible_chars(text)
-        if self.link_depth:
-            self.link_chars += n
-        if self.bold_depth:
-            self.bold_chars += n
-
-    def flush(self) -> None:
-        text = normalize_space("".join(self.parts))
-        if text:
-            tag = self.block_tags[-1] if self.block_tags else "div"
-            self.blocks.append(
-                Block(
-                    text,
-                    tag,
-                    self.link_chars,
-                    self.bold_chars,
-                    self.heading_depth > 0 or tag in HEADING_TAGS,
-                    self.links,
-                )
-            )
-            self.links = []
-        self.parts = []
-        self.link_chars = self.bold_chars = 0
-
-    def image(self, el: etree._Element) -> None:
-        src = next((el.get(a) for a in _IMAGE_SOURCES if el.get(a)), None)
-        if not src:
-            return
-        self.flush()
-        self.blocks.append(
-            Block(
-                "",
-                "img",
-                src=src.strip(),
-                alt=normalize_space(el.get("alt") or "") or None,
-                width=_int_attr(el, "width"),
-                height=_int_attr(el, "height"),
-            )
-        )
 
 
 def _hidden(el: etree._Element) -> bool:
     return el.get("hidden") is not None or bool(_HIDDEN_STYLE.search(el.get("style") or ""))
 
 
-def read_blocks(root: etree._Element) -> list[Block]:
+def read_blocks(root: etree._Element, *, strip_comments: bool = True) -> list[Block]:
     """The visible blocks of ``root`` in document order.
 
     Comments are removed from the tree first (their tails stay): lxml's walk
-    does not visit them, and the text after one would be lost.
+    does not visit them, and the text after one would be lost; a tree parsed
+    without comments (:func:`stdcrawl.extract.page.parse`) can skip that.
+    This is the only walk of a tree in stdcrawl; it is one pass, iterative
+    (deep nesting cannot exhaust the stack) and does constant work per
+    element and per character of text, so its cost is linear in the page.
     """
-    etree.strip_tags(root, etree.Comment, etree.ProcessingInstruction)
-    w = _Walker()
+    if strip_comments:
+        etree.strip_tags(root, etree.Comment, etree.ProcessingInstruction)
+    if not len(root) and root.tag in BLOCK_TAGS:
+        # A childless block element (a title, a meta line): its one line, without setting up a walk.
+        if (names := root.keys()) and ("style" in names or "hidden" in names) and _hidden(root):
+            return []
+        line = normalize_space(root.text) if root.text else ""
+        return [Block(line, root.tag, 0, 0, root.tag in HEADING_TAGS, [], root)] if line else []
+    blocks: list[Block] = []
+    parts: list[str] = []
+    links: list[Link] = []
+    # Open block elements, innermost last: (tag, element).
+    stack: list[tuple[str, etree._Element]] = []
+    link_chars = bold_chars = 0
+    link_depth = bold_depth = heading_depth = 0
     skipped: set[etree._Element] = set()
+    link_stack: list[Link | None] = []  # one entry per open <a>, None for one without href
+    leaf: etree._Element | None = None  # the childless block element just read whole at its start
+    block_tags, skip_tags, bold_tags, heading_tags = BLOCK_TAGS, SKIP_TAGS, BOLD_TAGS, HEADING_TAGS
+
+    # The text of the open links, gathered as the walk reads it: [link, pieces] per open <a>.
+    open_links: list[tuple[Link, list[str]]] = []
+
+    def add(text: str) -> None:
+        # Only called inside a link or bold text: elsewhere the walk appends to parts itself.
+        nonlocal link_chars, bold_chars
+        n = len("".join(text.split()))
+        if link_depth:
+            link_chars += n
+            for _, pieces in open_links:
+                pieces.append(text)
+        if bold_depth:
+            bold_chars += n
+
+    def flush() -> None:
+        # Called only with parts to join; the character counts belong to those parts.
+        nonlocal parts, links, link_chars, bold_chars
+        text = "".join(parts)
+        text = " ".join(text.split()) if text.isascii() else normalize_space(text)
+        if text:
+            tag, container = stack[-1] if stack else ("div", None)
+            blocks.append(Block(text, tag, link_chars, bold_chars, heading_depth > 0 or tag in heading_tags, links, container))
+            links = []
+        parts = []
+        link_chars = bold_chars = 0
+
+    # Tags come lower-case from lxml's HTML parser; a tag that is not a string is a node
+    # that holds no visible text (an entity, a comment left in a tree built elsewhere).
     walker = etree.iterwalk(root, events=("start", "end"))
     for event, el in walker:
-        tag = el.tag.lower() if isinstance(el.tag, str) else ""
+        tag = el.tag
         if event == "start":
-            if not tag or tag in SKIP_TAGS or _hidden(el):
+            if (
+                tag in skip_tags
+                or type(tag) is not str
+                or ((names := el.keys()) and ("style" in names or "hidden" in names) and _hidden(el))
+            ):
                 skipped.add(el)
                 walker.skip_subtree()
                 continue
-            if tag in BLOCK_TAGS or tag == "br":
-                w.flush()
-                if tag in BLOCK_TAGS:
-                    w.block_tags.append(tag)
-            elif tag == "img":
-                w.image(el)
+            if tag in block_tags:
+                if parts:
+                    flush()
+                if not len(el) and not link_depth and not bold_depth:
+                    # A block element without children, most paragraphs of a page: its line is
+                    # its own text. Read here, so that its end event is only its tail.
+                    leaf = el
+                    text = el.text
+                    if text:
+                        text = " ".join(text.split()) if text.isascii() else normalize_space(text)
+                        if text:
+                            heading = heading_depth > 0 or tag in heading_tags
+                            blocks.append(Block(text, tag, 0, 0, heading, links, el))
+                            links = []
+                    continue
+                stack.append((tag, el))
+                if tag in heading_tags:
+                    heading_depth += 1
             elif tag == "a":
-                w.link_depth += 1
+                link_depth += 1
                 href = el.get("href")
-                if href:
-                    w.links.append(Link(href.strip(), normalize_space(el.text_content())))
-            if tag in BOLD_TAGS:
-                w.bold_depth += 1
-            if tag in HEADING_TAGS:
-                w.heading_depth += 1
-            w.add(el.text)
+                link = Link(href.strip(), "") if href else None
+                if link is not None:
+                    links.append(link)
+                    open_links.append((link, []))
+                link_stack.append(link)
+            elif tag in bold_tags:
+                bold_depth += 1
+            elif tag == "br":
+                if parts:
+                    flush()
+            elif tag == "img":
+                src = next((el.get(a) for a in _IMAGE_SOURCES if el.get(a)), None)
+                if src:
+                    if parts:
+                        flush()
+                    alt = normalize_space(el.get("alt") or "") or None
+                    picture = Picture(src.strip(), alt, _int_attr(el, "width"), _int_attr(el, "height"))
+                    blocks.append(Block("", "img", container=el, picture=picture))
+            if el.text:
+                parts.append(el.text)
+                if link_depth or bold_depth:
+                    add(el.text)
             continue
         # end event
-        if el in skipped:
+        if leaf is not None and el is leaf:
+            if el.tail and el is not root:
+                parts.append(el.tail)
+                if link_depth or bold_depth:
+                    add(el.tail)
+            continue
+        if tag in block_tags:
+            if skipped and el in skipped:
+                skipped.discard(el)
+            else:
+                if tag in heading_tags:
+                    heading_depth -= 1
+                if parts:
+                    flush()
+                stack.pop()
+        elif skipped and el in skipped:
             skipped.discard(el)
-        else:
-            if tag == "a":
-                w.link_depth -= 1
-            if tag in BOLD_TAGS:
-                w.bold_depth -= 1
-            if tag in HEADING_TAGS:
-                w.heading_depth -= 1
-            if tag in BLOCK_TAGS:
-                w.flush()
-                w.block_tags.pop()
-        if el is not root:
-            w.add(el.tail)
-    w.flush()
-    return w.blocks
+        elif tag == "a":
+            link_depth -= 1
+            if link_stack.pop() is not None:
+                link, pieces = open_links.pop()
+                link.text = normalize_space("".join(pieces))
+        elif tag in bold_tags:
+            bold_depth -= 1
+        if el.tail and el is not root:
+            parts.append(el.tail)
+            if link_depth or bold_depth:
+                add(el.tail)
+    if parts:
+        flush()
+    return blocks

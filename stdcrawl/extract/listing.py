@@ -7,8 +7,14 @@ the end of the list, so a sidebar of other stories never counts as the
 channel's own: the end is the pager (its page links still count), a known
 sidebar or footer line ("Top News", "Copyright"), or, whatever its words, a
 short heading followed by a run of bare links once entries with summaries were
-read (a sidebar of titles, in a template never seen). Only links to article-shaped URLs on the site are entries;
-off-site links (spam mirrors keep the path and swap the host) are counted.
+read (a sidebar of titles, in a template never seen). Only links to
+article-shaped URLs on the site are entries; off-site links (spam mirrors keep
+the path and swap the host) are counted.
+
+The page is read once (:func:`.page.read_page`) and each of its lines looked
+at once, so a list of ten thousand entries costs what its size costs. A page
+that cannot be read (over ``MAX_PAGE_CHARS``, empty, truncated) reads as a
+list without entries: the spider counts and logs an empty list page.
 """
 
 from __future__ import annotations
@@ -16,12 +22,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-import parsel
-
 from stdcrawl.extract import anchors
-from stdcrawl.extract.article import MAX_PAGE_CHARS, decode_html
-from stdcrawl.extract.blocks import Block, read_blocks
-from stdcrawl.text import clean_text
+from stdcrawl.extract.blocks import Block
+from stdcrawl.extract.page import read_page
 from stdcrawl.urls import canonicalize, parse_article_url, parse_list_url
 
 
@@ -53,15 +56,9 @@ class NavLink:
 
 
 def _body_blocks(html: str | bytes, content_type: str | None) -> list[Block]:
-    text = decode_html(html, content_type)
-    if len(text) > MAX_PAGE_CHARS:
-        return []  # no list page is this large: read as one without links
-    doc = parsel.Selector(text=text)
-    body = doc.css("body")
-    blocks = read_blocks(body[0].root if body else doc.root)
-    for block in blocks:
-        block.text = clean_text(block.text)
-    return blocks
+    page = read_page(html, content_type)
+    # A page that cannot be read (too large, empty, cut off) has no links to follow.
+    return [] if isinstance(page, str) else page.blocks()
 
 
 def extract_listing(html: str | bytes, url: str, *, content_type: str | None = None) -> Listing:
