@@ -1,4 +1,4 @@
-"""Text normalisation and fingerprints: the variants SITE.md records, and each fast form against its definition."""
+"""Text normalisation and fingerprints: the variants docs/site.md records, and each fast form against its definition."""
 
 from __future__ import annotations
 
@@ -81,7 +81,7 @@ def _random_texts(seed: str, count: int = 3000) -> list[str]:
 
 
 def _normalize_space_definition(text: str) -> str:
-    # NFC, then every run of these space characters to one space, trimmed: what SITE.md's damage needs.
+    # NFC, then every run of these space characters to one space, trimmed: what docs/site.md's damage needs.
     spaces = re.compile(r"[\s\u00a0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff]+")
     return spaces.sub(" ", unicodedata.normalize("NFC", text)).strip()
 
