@@ -42,7 +42,7 @@ from stdcrawl.record import Article, Tombstone
 from stdcrawl.spiders.options import CrawlOptions, UsageError, parse
 from stdcrawl.state.ledger import ExportLedger
 from stdcrawl.stories import merge_twins
-from stdcrawl.urls import CANONICAL_BASE, HOME_LEGACY, HOME_WEB, ListURL
+from stdcrawl.urls import CANONICAL_BASE, HOME_LEGACY, HOME_WEB, ListURL, url_key
 from stdcrawl.walk import Fetch, Policy, Step, Walk, channel_lists, fallback_lists, web_list
 
 PARKED_BATCH = 500  # twin pairs released per idle: the queue never holds them all at once
@@ -374,7 +374,22 @@ class StdailySpider(scrapy.Spider):
             self._inc(events.failed(Page.ARTICLE, f"damaged_{kind}"))
             self._unread(requested, entry, f"damaged_{kind}", pending)
             return None
-        url = self._landed(response, requested, pending=pending)
+        url = self.options.site.canonical(response.url) or requested
+        summary = entry.summary
+        permanent = response.meta.get("redirect_reasons", [None])[-1] in PERMANENT
+        if url != requested:
+            self._inc(events.ARTICLES_REDIRECTED)
+        if url != requested and not permanent:
+            # A temporary redirect does not say where the requested story is: fetched again next run.
+            self.logger.warning("%s redirects for now to %s; %s is fetched again next run", requested, url, requested)
+            if pending and self._ledger is not None:
+                self._ledger.failed(requested, self.options.channel.name, entry.summary, "redirect_temporary")
+                self._sample("pending", requested)
+            if not pending or url_key(url) in self.walk.seen:  # that page is read by its own request
+                self._outcome("pending" if pending else "merged")
+                return None
+            self.walk.seen.add(url_key(url))
+            summary = None  # the list's summary is the requested story's
         try:
             article = extract_article(response.body, url, content_type=_content_type(response))
         except NotAnArticle as exc:
@@ -402,28 +417,14 @@ class StdailySpider(scrapy.Spider):
         if article.replacement_chars:
             self._inc(events.ARTICLES_CHARSET_DAMAGE)
             self._sample("replacement_chars", url)
-        if url != requested and response.meta.get("redirect_reasons", [None])[-1] in PERMANENT:
+        if url != requested and permanent:
             article.aliases = [requested]  # the list's link is another name of this page
         article.channel = channel.name
         article.fetched_url = response.url
-        article.summary = entry.summary
+        article.summary = summary
         article.crawled_at = utc_now()
         article.run_id = self.crawler.settings.get("STDCRAWL_RUN_ID")
         return article
-
-    def _landed(self, response: Response, requested: str, *, pending: bool) -> str:
-        """The canonical URL of the page that answered: the one requested, unless a redirect within the site
-        led elsewhere. A temporary redirect to another page does not say where the requested story is:
-        that one stays pending."""
-        url = self.options.site.canonical(response.url) or requested
-        if url != requested:
-            self._inc(events.ARTICLES_REDIRECTED)
-            if pending and response.meta.get("redirect_reasons", [None])[-1] not in PERMANENT:
-                self.logger.warning("%s redirects for now to %s: read that page, and fetch %s again next run", requested, url, requested)
-                if self._ledger is not None:  # the request's own outcome is the page it read
-                    self._ledger.failed(requested, self.options.channel.name, None, "redirect_temporary")
-                self._sample("pending", requested)
-        return url
 
 
 def _request(failure: Failure) -> Request:
