@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,9 @@ from spidermon.contrib.scrapy.runners import SpiderMonitorRunner
 from stdcrawl.drift import template_changes
 from stdcrawl.monitors import RunMonitors
 from stdcrawl.project import project_settings
-from stdcrawl.replica.model import ReplicaConfig
+from stdcrawl.replica.model import ReplicaConfig, SiteModel
 from stdcrawl.replica.server import ReplicaServer
-from stdcrawl.replica.truth import compare, expected_records
+from stdcrawl.replica.truth import audit, compare, expected_records
 from stdcrawl.report import exit_status, failures
 from stdcrawl.spiders.channel import CooperationSpider
 
@@ -152,3 +153,29 @@ def test_a_page_structure_no_recent_run_saw_is_reported_as_a_template_change() -
     # Reported, never failed by the monitors:
     stats = {**HEALTHY, **run(t1x=300)}
     assert failed(run_monitors(stats, [{**HEALTHY, **run(t1a=300)}])) == {}
+
+
+def test_a_class_renaming_redesign_after_healthy_runs_passes_and_is_reported(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    config = ReplicaConfig(articles=40, others=4)
+    with ReplicaServer(config) as replica:
+        now = f"{replica.model.today_at(0)}T23:00:00+08:00"
+        assert stdcrawl_crawl(data, site_url=replica.url, now=now).returncode == 0
+        assert stdcrawl_crawl(data, site_url=replica.url, now=now).returncode == 0
+    renamed = replace(config, markup="renamed", epoch=1)
+    with ReplicaServer(renamed) as replica:
+        now = f"{replica.model.today_at(1)}T23:00:00+08:00"
+        run = stdcrawl_crawl(data, site_url=replica.url, now=now)
+        truth = expected_records(replica.model)
+    assert run.returncode == 0, run.output[-3000:]
+    assert run.stats["stdcrawl/state/new"] == config.new_per_epoch
+    assert "WARNING: Template change:" in run.output
+    line = next(line for line in run.output.splitlines() if line.startswith("templates"))
+    assert "new page structure t1:" in line and "not a failure" in line
+    folder = sorted((data / "lake" / "stdaily" / "articles").glob("dt=*/run=*"))[-1]
+    changes = json.loads((folder / "_report.json").read_text())["template_changes"]
+    assert changes and all(c["samples"] for c in changes)
+    assert json.loads((folder / "_manifest.json").read_text())["template_changes"] == changes
+    result = audit(exported(data, "articles"), truth + [r for r in expected_records(SiteModel(config))
+                                                          if r["id"] not in {t["id"] for t in truth}])
+    assert not result.lost and not result.duplicated, result.summary()

@@ -161,6 +161,10 @@ def test_twins_that_fail_or_redirect_to_each_other_are_one_story_across_runs(fau
     # The lake's record of a twin was written when only one page could be read: it names what that page showed.
     result = audit(exported(data, "articles"), truth, either_twin=True)
     assert result.ok, result.summary()
+    # And the other way round: the site healthy, then only one page of each twin can be read again.
+    with ReplicaServer(config) as replica:
+        one_page = stdcrawl_crawl(data, "-a", "full_refresh=true", site_url=replica.url)
+    assert one_page.stats.get("item_scraped_count", 0) == 0, one_page.output[-3000:]  # neither a revision nor a new story
 
 
 def test_a_robots_txt_that_forbids_the_channel_is_obeyed_and_said(tmp_path: Path) -> None:

@@ -195,7 +195,7 @@ class LakeRuns:
     def _finish(self, run: Run, run_report: dict[str, Any] | None = None) -> None:
         """Manifests (and this run's report), then _SUCCESS, for every folder of the run; then the run is complete."""
         parts = self.ledger.store.parts(run.run_id)
-        extra = {"monitors": run_report["monitors"], "exit_status": run_report["exit_status"]} if run_report else {}
+        extra = {key: run_report[key] for key in ("monitors", "exit_status", "template_changes")} if run_report else {}
         self._publish_schemas()
         for dataset in DATASETS:
             folder = run_folder(dataset, run.dt, run.run_id)
