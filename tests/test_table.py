@@ -44,6 +44,7 @@ from stdcrawl.table import (
     MaintenancePolicy,
     RecordError,
     TableError,
+    TableMissing,
     TableSchemaError,
     TableWriteError,
     lake_runs,
@@ -398,6 +399,9 @@ def test_bad_records_and_foreign_tables_are_one_line_errors(tmp_path: Path, epoc
     with pytest.raises(ValueError, match="run id"):
         table.commit_run("../etc", [], [], channel="Cooperation", status="ok")
 
+    with pytest.raises(TableMissing, match="no Delta table there"):
+        CurrentArticles(str(tmp_path / "nothing")).open()
+    assert not CurrentArticles(str(tmp_path / "nothing")).is_committed("r0")
     with pytest.raises(TableSchemaError, match="partitioned by published_year .year., not month"):
         CurrentArticles(table.uri, partitioning="month").commit_run("x", [], [], channel=None, status="ok")
     write_deltalake(str(tmp_path / "other"), pa.table({"id": ["a"], "n": [1]}))
@@ -519,6 +523,7 @@ def test_on_s3_a_run_commits_reads_back_and_fails_cleanly_when_s3_is_down(s3: S3
         table.commit_run(*epochs[2][:3], channel="Cooperation", status="ok")
     assert "\n" not in str(caught.value) and f"run {epochs[2][0]} not committed" in str(caught.value)
     assert stats.values["stdcrawl/table/commit_failed"] == 1
+    assert table.maintain().failed == ["open"] and stats.values["stdcrawl/table/maintenance_failed"] == 1  # never raises
 
 
 class Racing(CurrentArticles):

@@ -30,7 +30,7 @@ from __future__ import annotations
 from stdcrawl.table.changelog import ChangeLogError, lake_runs
 from stdcrawl.table.counters import Counters, Stats
 from stdcrawl.table.current import APP_ID_PREFIX, TABLE_NAME, CommitResult, CurrentArticles, RunRecords
-from stdcrawl.table.errors import RecordError, TableError, TableSchemaError, TableWriteError
+from stdcrawl.table.errors import RecordError, TableError, TableMissing, TableSchemaError, TableWriteError
 from stdcrawl.table.maintenance import MaintenancePolicy, MaintenanceResult
 from stdcrawl.table.schema import BEIJING, DEFAULT_PARTITIONING, PARTITIONINGS, table_schema
 from stdcrawl.table.storage import TABLE_KEY, storage_options, table_uri
@@ -52,6 +52,7 @@ __all__ = [
     "RunRecords",
     "Stats",
     "TableError",
+    "TableMissing",
     "TableSchemaError",
     "TableWriteError",
     "lake_runs",

@@ -56,7 +56,7 @@ from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundErr
 from stdcrawl.lake import LakeURI
 from stdcrawl.table import schema as columns
 from stdcrawl.table.counters import Counters, Stats
-from stdcrawl.table.errors import RecordError, TableError, TableSchemaError, TableWriteError, one_line
+from stdcrawl.table.errors import RecordError, TableError, TableMissing, TableSchemaError, TableWriteError, one_line
 from stdcrawl.table.maintenance import MaintenancePolicy, MaintenanceResult, maintain
 from stdcrawl.table.storage import storage_options, table_uri
 
@@ -150,7 +150,7 @@ class CurrentArticles:
         try:
             table = DeltaTable(self.uri, version=version, storage_options=self.storage_options or None)
         except TableNotFoundError:
-            raise TableError(f"table {self.uri}: no Delta table there") from None
+            raise TableMissing(f"table {self.uri}: no Delta table there") from None
         except _STORE_ERRORS as exc:
             at = f" at version {version}" if version is not None else ""
             raise TableWriteError(f"table {self.uri}{at}: cannot be read: {one_line(exc)}") from None
@@ -334,21 +334,29 @@ class CurrentArticles:
 
         Call it after each :meth:`commit_run`; see ``maintenance.py`` for the schedule.
         """
-        table = self.open()
+        try:
+            table = self.open()
+        except TableWriteError as exc:  # maintenance never fails a run: it waits for its next turn
+            self.stats.inc_value("stdcrawl/table/maintenance_failed")
+            logger.warning("table %s: no maintenance after version %s: %s", self.uri, version, exc)
+            return MaintenanceResult(version if version is not None else -1, failed=["open"])
         return maintain(table, self.policy, table.version() if version is None else version, self.stats)
 
     # -- internals -------------------------------------------------------------------------------
 
     def ensure(self) -> DeltaTable:
         """The table, created empty (with its schema, partitioning and properties) when there is none yet."""
-        if self.exists():
+        try:
             return self.open()
+        except TableMissing:
+            pass
         try:
             return self._create()
         except DeltaError as exc:
-            if self.exists():  # another committer created it first
-                return self.open()
-            raise exc
+            try:
+                return self.open()  # another committer created it first
+            except TableMissing:
+                raise exc from None
 
     def _create(self) -> DeltaTable:
         parts = columns.partition_columns(self.partitioning or columns.DEFAULT_PARTITIONING)

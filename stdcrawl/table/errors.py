@@ -6,6 +6,7 @@
 - :class:`TableSchemaError`: the location holds a Delta table that is not ours
   (other columns or types, another partitioning than asked for, no change data
   feed). Retrying does not help; a person decides.
+- :class:`TableMissing`: no table at the location, for a read (a commit creates it).
 - :class:`RecordError`: a record that does not fit the table's schema. Nothing
   of the run is committed; the record is named.
 """
@@ -20,6 +21,10 @@ _ARROW = re.compile(r"\s*↳\s*")
 
 class TableError(Exception):
     """Base of the table's errors; ``str()`` is one line."""
+
+
+class TableMissing(TableError):
+    """There is no Delta table at the location (yet): reading it is an error, committing creates it."""
 
 
 class TableWriteError(TableError):

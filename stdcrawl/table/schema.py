@@ -3,7 +3,9 @@
 The schema is written out here, never inferred from data: every field of the
 article record (``stdcrawl/schema/article.schema.json``, schema version 2) with
 its type and nullability, then the derived columns ``published_date`` (the
-Beijing calendar date) and the partition column(s).
+Beijing calendar date) and ``published_year`` (its year, the default partition
+column; readers filter on it whatever the partitioning), and the month when a
+table is partitioned by it.
 
 Time zones. Delta Lake has one timestamp type, an instant normalised to UTC
 (``timestamp[us, tz=UTC]`` in Arrow), and keeps no zone per value. Records give
@@ -121,9 +123,11 @@ def partition_columns(partitioning: str) -> tuple[str, ...]:
 
 
 def table_schema(partition_by: Sequence[str]) -> pa.Schema:
-    """The table's Arrow schema: the record's fields, ``published_date``, then the partition columns it needs."""
-    fields = [*ARTICLE_FIELDS, DERIVED_FIELDS["published_date"]]
-    fields += [DERIVED_FIELDS[name] for name in partition_by if name in DERIVED_FIELDS and name != "published_date"]
+    """The table's Arrow schema: the record's fields, ``published_date`` and ``published_year`` (Beijing), and
+    ``published_month`` when the table is partitioned by it."""
+    fields = [*ARTICLE_FIELDS, DERIVED_FIELDS["published_date"], DERIVED_FIELDS["published_year"]]
+    if "published_month" in partition_by:
+        fields.append(DERIVED_FIELDS["published_month"])
     return pa.schema(fields)
 
 
