@@ -19,9 +19,18 @@ DuckDB (``delta_scan``), Spark.
   :class:`TableSchemaError`, :class:`RecordError`.
 
 The table is partitioned by ``published_year`` (the Beijing year), the way
-readers filter. ``bench/table_reads.py`` compared no partitioning, year,
-month, channel and year with channel over a simulated year of hourly runs:
-see ``current.py`` and the benchmark's results for the figures behind it.
+readers filter, under the maintenance policy of ``maintenance.py``.
+``bench/table_reads.py`` (1,000 hourly runs of 1-3 records after a
+359-story archive; ``bench/results/table_reads.jsonl``) measured, against an
+unpartitioned table left to delta-rs's defaults: by year with maintenance, 14
+data files instead of 296, a commit 78 ms instead of 270 (the baseline slows
+as its files pile up), the whole table read in 37 ms instead of 518 and one
+year in 19 ms instead of 408. Unpartitioned with maintenance reads the whole
+table a little faster (23 ms) but a year no faster (20 ms), and rewrites the
+whole table on every revision (289 MB written against 225); by month leaves
+74 files (135 ms to read it all), by channel reads a year in 27 ms without
+pruning, by year and channel leaves 29 files (112 ms). A year of stories is
+a few hundred rows, so finer partitions only add files.
 Settings: none of its own yet; the AWS settings of the lake (``storage.py``).
 """
 
