@@ -17,6 +17,7 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from stdcrawl import __version__
 from stdcrawl.replica.model import DEFAULT_TODAY, FAULTS, ReplicaConfig
@@ -101,6 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("root", help="the lake root: a local path or s3://bucket/prefix (credentials from the AWS environment)")
     verify.add_argument("--endpoint-url", help="an S3-compatible endpoint (MinIO, Ceph); default AWS_ENDPOINT_URL")
 
+    rebuild_table = lake_commands.add_parser("rebuild-table", help="rebuild the current-articles table from the lake's change log")
+    rebuild_table.add_argument("root", help="the lake root: a local path or s3://bucket/prefix")
+    rebuild_table.add_argument("--endpoint-url", help="an S3-compatible endpoint (MinIO, Ceph); default AWS_ENDPOINT_URL")
+
     state = commands.add_parser("state", help="tools for the state store")
     state_commands = state.add_subparsers(dest="state_command", required=True)
     rebuild = state_commands.add_parser("rebuild", help="rebuild a lost state store from the lake alone")
@@ -130,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         return _truth(args)
     if args.command == "lake" and args.lake_command == "verify":
         return _verify(args.root, args.endpoint_url)
+    if args.command == "lake" and args.lake_command == "rebuild-table":
+        return _rebuild_table(args.root, args.endpoint_url)
     if args.command == "state" and args.state_command == "rebuild":
         return _rebuild_state(args)
     if args.command == "demo":
@@ -140,9 +147,25 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _verify(root: str, endpoint_url: str | None) -> int:
-    from stdcrawl.lake import LakeURI, LakeURIError
     from stdcrawl.lake.stores import open_store
-    from stdcrawl.lake.verify import table, verify
+    from stdcrawl.lake.verify import exit_status, table, verify
+
+    opened = _open_lake(root, endpoint_url)
+    if isinstance(opened, int):
+        return opened
+    lake, settings = opened
+    try:
+        checks = verify(open_store(lake, settings))
+    except Exception as exc:  # the store cannot be read: say so in one line
+        print(f"stdcrawl: cannot read the lake at {root}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(table(checks))
+    return exit_status(checks)
+
+
+def _open_lake(root: str, endpoint_url: str | None) -> tuple[Any, Any] | int:
+    """The lake URI and the settings to reach it, or the exit status of a one-line usage error."""
+    from stdcrawl.lake import LakeURI, LakeURIError
     from stdcrawl.project import project_settings
 
     try:
@@ -151,14 +174,27 @@ def _verify(root: str, endpoint_url: str | None) -> int:
         return _usage(str(exc).replace("STDCRAWL_LAKE_URI", "ROOT"))
     if lake.scheme == "file" and not Path(lake.prefix).is_dir():
         return _usage(f"no lake at {root}: not a directory")
-    settings = project_settings({"AWS_ENDPOINT_URL": endpoint_url} if endpoint_url else {})
+    return lake, project_settings({"AWS_ENDPOINT_URL": endpoint_url} if endpoint_url else {})
+
+
+def _rebuild_table(root: str, endpoint_url: str | None) -> int:
+    from stdcrawl.lake.stores import open_store
+    from stdcrawl.table import CurrentArticles, TableError, lake_runs
+    from stdcrawl.table.changelog import ChangeLogError
+
+    opened = _open_lake(root, endpoint_url)
+    if isinstance(opened, int):
+        return opened
+    lake, settings = opened
+    table = CurrentArticles.in_lake(lake, settings)
     try:
-        checks = verify(open_store(lake, settings))
-    except Exception as exc:  # the store cannot be read: say so in one line
-        print(f"stdcrawl: cannot read the lake at {root}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        result = table.rebuild(lake_runs(open_store(lake, settings)), replace=True)
+    except (TableError, ChangeLogError) as exc:
+        print(f"stdcrawl: cannot rebuild the table from {root}: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    print(table(checks))
-    return EXIT_OK if checks and all(c.status == "ok" for c in checks) else EXIT_FAILED
+    print(f"The current-articles table at {table.uri} was rebuilt from the lake's change log: version {result.version}, "
+          f"{result.inserted} stories.")
+    return EXIT_OK
 
 
 def _rebuild_state(args: argparse.Namespace) -> int:

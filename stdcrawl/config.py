@@ -291,6 +291,7 @@ def _defs() -> list[Setting]:
         Setting("STDCRAWL_LAKE_URI", lake_uri, "where runs land: a local path or s3://bucket/prefix (default <data dir>/lake)", lake),
         Setting("STDCRAWL_LAKE_BATCH_ITEMS", integer(1, 10_000_000), "records per lake part", lake),
         Setting("STDCRAWL_S3_ATTEMPTS", integer(1, 20), "attempts per S3 request before a part goes to the spool", lake),
+        Setting("STDCRAWL_TABLE", boolean, "keep the current-articles Delta table (<lake>/stdaily/tables/articles) with every run", lake),
         Setting("STDCRAWL_COVERAGE_FIELDS", names, "fields whose coverage is counted", watch),
         Setting("STDCRAWL_COVERAGE_TOLERANCE", number(0, 1), "a learnt field rate may drop this much below its usual value", watch),
         Setting("STDCRAWL_COVERAGE_MIN_ARTICLES", integer(0, 1_000_000), "fewer articles in a run are too few to judge rates", watch),

@@ -143,6 +143,11 @@ LAKE_RUNS_RECOVERED = "stdcrawl/lake/runs_recovered"
 LAKE_PARTS_RECOVERED = "stdcrawl/lake/parts_recovered"
 LAKE_DEBRIS_REMOVED = "stdcrawl/lake/debris_removed"
 
+# -- the current-articles table ------------------------------------------------------------
+TABLE_VERSION = "stdcrawl/table/version"  # the table version holding this run's changes
+TABLE_RUNS_COMMITTED = "stdcrawl/table/runs_committed"
+TABLE_COMMIT_FAILED = "stdcrawl/table/commit_failed"
+
 # -- drift and monitors ---------------------------------------------------------------------
 DRIFT_TEMPLATE_CHANGES = "stdcrawl/drift/template_changes"  # [{template, articles, samples}]
 MONITORS_RESULTS = "stdcrawl/monitors/results"

@@ -41,6 +41,8 @@ def failures(stats: dict[str, Any]) -> list[str]:
                      "and walks the lists to their end")
     if forbidden := stats.get(events.failed(Page.LIST, "robots_txt")):
         found.append(f"robots.txt forbids {forbidden} of the channel's list pages: obeyed, so the channel was not crawled")
+    if stats.get(events.TABLE_COMMIT_FAILED):
+        found.append("the current-articles table was not updated: the next run catches it up")
     if stats.get(events.LAKE_INCOMPLETE):
         found.append("the run is not finished in the lake (no _SUCCESS yet): the next run finishes it before crawling")
     if lost := stats.get(events.ARTICLES_UNACCOUNTED):
@@ -133,6 +135,7 @@ def build(stats: dict[str, Any], run_id: str, spider: str, *, started: bool = Tr
         "templates": drift.templates(stats),
         "template_changes": stats.get(events.DRIFT_TEMPLATE_CHANGES) or [],
         "lake": stats.get(events.LAKE_RUN_FOLDER) or stats.get(events.LAKE_ROOT),
+        "table_version": stats.get(events.TABLE_VERSION),
         "errors": errors_by_kind(stats),
         "expected": expected_events(stats),
         "monitors": stats.get(events.MONITORS_RESULTS) or [],
@@ -164,7 +167,7 @@ def summary(report: dict[str, Any]) -> str:
         ("extraction", ", ".join(f"{n} read by {_PATH_NAMES.get(p, p)}" for p, n in sorted(read.items())) or "no articles read"),
         ("templates", "; ".join(f"new page structure {c['template']} on {c['articles']} of {c['of']} articles (reported, "
                                 "not a failure)" for c in changes) or f"{len(report.get('templates') or {})} seen, none new"),
-        ("lake", str(report["lake"] or "-")),
+        ("lake", str(report["lake"] or "-") + (f"  table version {report['table_version']}" if report.get("table_version") is not None else "")),
         ("errors", ", ".join(f"{k} {v}" for k, v in report["errors"].items()) or "none"),
         ("expected", ", ".join(f"{k} {v}" for k, v in report.get("expected", {}).items()) or "none"),
         ("monitors", f"{len(monitors) - len(failed)} passed, {len(failed)} failed" if monitors else "not run"),

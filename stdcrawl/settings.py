@@ -46,10 +46,15 @@ STDCRAWL_JOB = ""
 # Unique per run (empty: made up at start); names the run's folders in the lake.
 STDCRAWL_RUN_ID = ""
 
+# Keep the current-articles Delta table (<lake>/stdaily/tables/articles) with every run.
+STDCRAWL_TABLE = True
+
 EXTENSIONS = {
     "stdcrawl.extensions.progress.Progress": 50,
     "stdcrawl.extensions.crawldelay.CrawlDelay": 60,
     "stdcrawl.state.ledger.ExportLedger": 100,
+    # Before LakeRuns finishes the run's folders: the report they carry says whether the table was updated.
+    "stdcrawl.extensions.currenttable.CurrentTable": 140,
     "stdcrawl.extensions.lakeruns.LakeRuns": 150,
     "stdcrawl.extensions.monitoring.Monitoring": 200,
     "stdcrawl.extensions.jobs.FinishedJobs": 300,

@@ -108,3 +108,9 @@ def leaks(secret: str, run: Run, where: Path) -> list[str]:
 def exported(data_dir: Path, dataset: str) -> list[dict[str, Any]]:
     """Every record of one dataset in the lake under data_dir, from finished runs, in run order."""
     return list(records(LocalStore(data_dir / "lake"), dataset))
+
+
+def arrow_table(table: Any, columns: list[str] | None = None, partitions: list[tuple[str, str, Any]] | None = None) -> Any:
+    """A Delta table read into Arrow without pyarrow's scanner threads, which can outlive the interpreter and abort
+    the process at exit (apache/arrow#34314, delta-io/delta-rs#2184)."""
+    return table.to_pyarrow_dataset(partitions=partitions).to_table(columns=columns, use_threads=False)

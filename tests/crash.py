@@ -5,7 +5,8 @@
 POINT: fetch (an article page read), export (a record written to a part),
 upload (a part or file being written: half of it, then death), commit (a state
 transaction, just before COMMIT), finish (a manifest or _SUCCESS being written),
-stored-<dataset> (just after the N-th part of that dataset is stored, before its commit).
+stored-<dataset> (just after the N-th part of that dataset is stored, before its commit),
+table-before / table-after (just before, or just after, the N-th commit to the current-articles table).
 The points are patched here, so production code carries no test hook.
 """
 
@@ -23,6 +24,7 @@ from stdcrawl.state import store as state
 from stdcrawl.feeds import exporters, storages
 from stdcrawl.lake import stores
 from stdcrawl.spiders import channel
+from stdcrawl.table import current
 
 
 def die() -> None:
@@ -67,6 +69,22 @@ def main() -> int:
         state.StateStore._transaction = transaction
     elif point == "finish":
         stores.LocalStore.put = countdown(n, stores.LocalStore.put)
+    elif point in ("table-before", "table-after"):
+        commit = current.CurrentArticles.commit_run
+        if point == "table-before":
+            current.CurrentArticles.commit_run = countdown(n, commit)  # type: ignore[method-assign]
+        else:
+            made = 0
+
+            def commit_then_die(self: current.CurrentArticles, *args: Any, **kwargs: Any) -> Any:
+                nonlocal made
+                result = commit(self, *args, **kwargs)
+                made += 1
+                if made == n:
+                    die()
+                return result
+
+            current.CurrentArticles.commit_run = commit_then_die  # type: ignore[method-assign]
     elif point.startswith("stored-"):
         dataset, put = point.removeprefix("stored-"), storages.LocalFeedStorage._put
         stored = 0

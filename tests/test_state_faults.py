@@ -63,7 +63,7 @@ def test_a_state_store_locked_mid_run_stops_the_run_and_deletes_nothing_stored(t
     assert set(stored) <= {p.name for p in folder.glob("dt=*/run=*/part-*.jsonl.gz")}
     result = audit(exported(data, "articles"), truth, either_twin=True)
     assert result.ok, result.summary()
-    assert verify(data / "lake").returncode == 0
+    assert verify(data / "lake").returncode == 3  # whole; the locked run is marked failed (_FAILED)
 
 
 @pytest.fixture
@@ -114,7 +114,7 @@ def test_a_full_disk_is_one_clear_failure_and_the_next_run_gets_everything(small
     assert after.returncode == 0, after.output[-3000:]
     result = audit(list(records(LocalStore(lake), "articles")), truth, either_twin=True)
     assert result.ok, result.summary()
-    assert verify(lake).returncode == 0
+    assert verify(lake).returncode == 3  # whole; the run that met the full disk is marked failed
 
 
 def test_a_lost_state_store_is_refused_then_rebuilt_from_the_lake(tmp_path: Path) -> None:
@@ -165,7 +165,7 @@ def test_two_runs_sharing_a_state_store_never_run_at_once(tmp_path: Path) -> Non
         truth = expected_records(replica.model)
     result = audit(list(records(LocalStore(lake), "articles")), truth)
     assert result.ok, result.summary()
-    assert verify(lake).returncode == 0
+    assert verify(lake).returncode == 0  # the refused run left nothing in the lake
 
 
 def test_a_run_killed_just_after_storing_its_tombstones_is_finished_by_the_next(tmp_path: Path) -> None:
@@ -186,7 +186,7 @@ def test_a_run_killed_just_after_storing_its_tombstones_is_finished_by_the_next(
         alive = {r["id"] for r in truth}
         removed = [r for r in expected_records(SiteModel(config)) if r["id"] not in alive]  # their last revision
     assert after.returncode == 0, after.output[-3000:]
-    assert verify(data / "lake").returncode == 0  # no orphan folder left behind
+    assert verify(data / "lake").returncode == 3  # no orphan folder left behind; the killed run marked failed
     tombstones = exported(data, "tombstones")
     assert sorted(t["id"] for t in tombstones) == sorted(r["id"] for r in removed) and len(removed) == config.removals_per_epoch
     result = audit(exported(data, "articles"), truth + removed)

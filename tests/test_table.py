@@ -30,6 +30,8 @@ from jsonschema import Draft202012Validator
 from moto.s3.responses import S3Response
 from moto.server import ThreadedMotoServer
 
+from conftest import arrow_table
+
 from stdcrawl import schema
 from stdcrawl.lake import LakeURI, MANIFEST, SUCCESS, run_folder
 from stdcrawl.lake import manifest as lake_manifest
@@ -121,7 +123,7 @@ class Crawl:
 
 
 def current(table: DeltaTable) -> dict[str, tuple[str, int]]:
-    rows = table.to_pyarrow_table(columns=["id", "content_hash", "revision"]).to_pylist()
+    rows = arrow_table(table, columns=["id", "content_hash", "revision"]).to_pylist()
     assert len(rows) == len({r["id"] for r in rows}), "one row per story"
     return {r["id"]: (r["content_hash"], r["revision"]) for r in rows}
 
@@ -164,7 +166,7 @@ def test_columns_come_back_typed_in_deltalake_polars_and_duckdb(tmp_path: Path) 
     table = CurrentArticles(str(tmp_path / "t"))
     assert table.commit_run("r0", records, [], channel="Cooperation", status="ok").inserted == len(truth)
 
-    arrow = table.open().to_pyarrow_table()
+    arrow = arrow_table(table.open())
     assert arrow.num_rows == len(truth) == len(set(arrow.column("id").to_pylist()))
     types = {f.name: f.type for f in arrow.schema}
     assert types["published_at"] == types["crawled_at"] == pa.timestamp("us", tz="UTC")
@@ -214,7 +216,7 @@ def test_published_date_is_the_beijing_date_at_the_day_boundary(tmp_path: Path) 
         records.append({**record, "id": f"stdaily:{900000 + n}", "published_at": published})
     table = CurrentArticles(str(tmp_path / "t"))
     table.commit_run("r0", records, [], channel="Cooperation", status="ok")
-    rows = {r["published_at"]: r for r in table.open().to_pyarrow_table().to_pylist()}
+    rows = {r["published_at"]: r for r in arrow_table(table.open()).to_pylist()}
     for published, day in times.items():
         instant = dt.datetime.fromisoformat(published)
         row = rows[instant]
@@ -317,7 +319,7 @@ def test_runs_in_order_equal_their_union(tmp_path: Path, epochs: list[Any]) -> N
 
 
 def rows_of(table: CurrentArticles) -> list[dict[str, Any]]:
-    return sorted(table.open().to_pyarrow_table().to_pylist(), key=lambda r: r["id"])
+    return sorted(arrow_table(table.open()).to_pylist(), key=lambda r: r["id"])
 
 
 # -- the change log in the lake, and rebuilding from it ----------------------------------------------
@@ -441,7 +443,7 @@ def test_maintenance_compacts_and_checkpoints_and_reads_stay_right(tmp_path: Pat
     assert table.maintain(policy.vacuum_every).done == ["compact", "checkpoint", "vacuum"]
     assert stats.values["stdcrawl/table/files_vacuumed"] == 0  # nothing is older than the 30 days time travel keeps
 
-    rows = {r["id"]: r for r in table.open().to_pyarrow_table().to_pylist()}
+    rows = {r["id"]: r for r in arrow_table(table.open()).to_pylist()}
     assert set(rows) == {r["id"] for r in truth} and rows[truth[5]["id"]]["title"].endswith("(update 23)")
     assert rows[truth[5]["id"]]["revision"] == 23
     assert current(table.at_run("r2"))[truth[4]["id"]][1] == 1  # time travel across compactions
@@ -493,7 +495,7 @@ def commit_infos(s3: S3) -> dict[int, dict[str, Any]]:
     """Every commit's commitInfo, read straight off the Delta log in the bucket."""
     client = boto3.client("s3", endpoint_url=s3.endpoint)
     infos = {}
-    for obj in client.list_objects_v2(Bucket=s3.bucket, Prefix="prod/stdaily/_tables/current_articles/_delta_log/")["Contents"]:
+    for obj in client.list_objects_v2(Bucket=s3.bucket, Prefix="prod/stdaily/tables/articles/_delta_log/")["Contents"]:
         if obj["Key"].endswith(".json"):
             body = client.get_object(Bucket=s3.bucket, Key=obj["Key"])["Body"].read().decode()
             info = next(json.loads(line)["commitInfo"] for line in body.splitlines() if '"commitInfo"' in line)
@@ -505,7 +507,7 @@ def test_on_s3_a_run_commits_reads_back_and_fails_cleanly_when_s3_is_down(s3: S3
     lake, settings = s3.lake, {"AWS_ENDPOINT_URL": s3.endpoint, "STDCRAWL_S3_ATTEMPTS": "2"}
     stats = Counters()
     table = CurrentArticles.in_lake(lake, settings, stats=stats)
-    assert table.uri == f"s3://{s3.bucket}/prod/stdaily/_tables/current_articles"
+    assert table.uri == f"s3://{s3.bucket}/prod/stdaily/tables/articles"
     for rid, articles, tombstones, *_ in epochs[:2]:
         assert table.commit_run(rid, articles, tombstones, channel="Cooperation", status="ok").committed
     assert not table.commit_run(*epochs[1][:3], channel="Cooperation", status="ok").committed

@@ -38,7 +38,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider
 
 from stdcrawl import events, report, schema
-from stdcrawl.lake import DATASETS, MANIFEST, PREFIX, REPORT, SUCCESS, LakeURI, manifest, parse_run_folder, run_folder, schema_key
+from stdcrawl.lake import DATASETS, FAILED, MANIFEST, PREFIX, REPORT, SUCCESS, LakeURI, manifest, parse_run_folder, run_folder, schema_key
 from stdcrawl.lake.stores import Store, open_store
 from stdcrawl.paths import paths
 from stdcrawl.record import SCHEMA_VERSION
@@ -215,6 +215,8 @@ class LakeRuns:
             self.lake_store.put(folder + MANIFEST, manifest.build(run, dataset, parts, finished_by=self.run_id, extra=extra))
             if run_report and dataset == "articles":
                 self.lake_store.put(folder + REPORT, (json.dumps(run_report, indent=1, default=str) + "\n").encode())
+            if dataset == "articles" and (why := _failed(run, run_report)):
+                self.lake_store.put(folder + FAILED, ("".join(line + "\n" for line in why)).encode())
             self.lake_store.put(folder + SUCCESS, b"")
         self.ledger.complete_run(run.run_id)
         self.spool.clear(run.run_id)
@@ -226,6 +228,15 @@ class LakeRuns:
             key = schema_key(kind, SCHEMA_VERSION)
             if not self.lake_store.exists(key):
                 self.lake_store.put(key, schema.raw(kind))
+
+
+def _failed(run: Run, run_report: dict[str, Any] | None) -> list[str]:
+    """Why a run failed, for its ``_FAILED`` marker: its report's failures, or how it ended when it was finished later."""
+    if run_report is not None:
+        return list(run_report["failures"]) if run_report["exit_status"] else []
+    if run.finish_reason != "finished":
+        return [f"the run ended {run.finish_reason or 'killed'} and was finished by a later run"]
+    return []
 
 
 def _one_line(exc: BaseException) -> str:

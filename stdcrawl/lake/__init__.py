@@ -3,6 +3,7 @@
     <root>/stdaily/articles/dt=YYYY-MM-DD/run=<run id>/part-00000.jsonl.gz
                                                       _manifest.json
                                                       _report.json (articles only)
+                                                      _FAILED (articles only: the run failed, and why)
                                                       _SUCCESS
     <root>/stdaily/tombstones/...   <root>/stdaily/rejects/...   (same layout)
     <root>/stdaily/_schemas/article/v1.schema.json, tombstone/v1.schema.json
@@ -25,6 +26,7 @@ DATASETS = ("articles", "tombstones", "rejects")
 MANIFEST = "_manifest.json"
 REPORT = "_report.json"
 SUCCESS = "_SUCCESS"
+FAILED = "_FAILED"  # beside _SUCCESS when the run failed (its data is whole; its run did not do all it should)
 _RUN_FOLDER = re.compile(rf"{PREFIX}/(?P<dataset>{'|'.join(DATASETS)})/dt=(?P<dt>\d{{4}}-\d{{2}}-\d{{2}})/run=(?P<run>[^/]+)/")
 
 

@@ -21,7 +21,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from stdcrawl import schema
-from stdcrawl.lake import MANIFEST, PREFIX, REPORT, SUCCESS, parse_run_folder, run_folder, schema_key
+from stdcrawl.lake import FAILED, MANIFEST, PREFIX, REPORT, SUCCESS, parse_run_folder, run_folder, schema_key
 from stdcrawl.lake.manifest import SCHEMA_KINDS
 from stdcrawl.lake.stores import Store
 
@@ -32,6 +32,7 @@ class FolderCheck:
     dt: str
     run_id: str
     status: str = "ok"  # ok | unfinished | broken
+    run_failed: bool = False  # the run's folders are whole, but the run failed (_FAILED says why)
     parts: int = 0
     records: int = 0
     problems: list[str] = field(default_factory=list)
@@ -100,8 +101,9 @@ def verify(store: Store) -> list[FolderCheck]:
             continue
         parts = json.loads(store.get(folder + MANIFEST))["parts"]
         listed = {part["key"].rsplit("/", 1)[1] for part in parts}
-        for name in sorted(names - listed - {MANIFEST, SUCCESS, REPORT}):
+        for name in sorted(names - listed - {MANIFEST, SUCCESS, REPORT, FAILED}):
             check.problem(f"{name} is not in the manifest")
+        check.run_failed = FAILED in names
         kind = SCHEMA_KINDS.get(dataset)
         for part in parts:
             _check_part(store, check, part, kind, schemas)
@@ -138,12 +140,26 @@ def _check_part(store: Store, check: FolderCheck, part: dict[str, Any], kind: st
 
 def table(checks: list[FolderCheck]) -> str:
     """The checks as a text table, one row per run folder, problems below."""
-    header = ("dataset", "dt", "run", "status", "parts", "records")
-    rows = [header] + [(c.dataset, c.dt, c.run_id, c.status, str(c.parts), str(c.records)) for c in checks]
+    header = ("dataset", "dt", "run", "status", "run result", "parts", "records")
+    rows = [header] + [(c.dataset, c.dt, c.run_id, c.status, "failed" if c.run_failed else "-" if c.dataset != "articles" else "ok",
+                        str(c.parts), str(c.records)) for c in checks]
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
     for c in checks:
         lines += [f"{c.dataset}/dt={c.dt}/run={c.run_id}: {p}" for p in c.problems]
     ok = sum(c.status == "ok" for c in checks)
     lines.append(f"{ok} of {len(checks)} run folders ok, {sum(c.records for c in checks if c.status == 'ok')} records")
+    if failed := [c for c in checks if c.run_failed]:
+        lines.append(f"{len(failed)} run(s) failed (their data is whole; _FAILED says why): "
+                     + ", ".join(c.run_id for c in failed))
     return "\n".join(lines)
+
+
+EXIT_OK, EXIT_BROKEN, EXIT_RUN_FAILED = 0, 1, 3
+
+
+def exit_status(checks: list[FolderCheck]) -> int:
+    """0: every folder whole and every run fine; 1: damage (or no run at all); 3: whole, but a run failed."""
+    if not checks or any(c.status != "ok" for c in checks):
+        return EXIT_BROKEN
+    return EXIT_RUN_FAILED if any(c.run_failed for c in checks) else EXIT_OK

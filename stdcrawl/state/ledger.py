@@ -94,6 +94,10 @@ class Ledger:
             stats, walk_complete=walk_complete, exit_status=exit_status,
         )
 
+    def table_committed(self, run_id: str, version: int) -> None:
+        """The run's changes are in the current-articles table, at this version."""
+        self._write(f"run {run_id} as committed to the table", self.store.set_table_version, run_id, version)
+
     def complete_run(self, run_id: str) -> None:
         """The run's lake folders are finished (manifests and _SUCCESS written)."""
         self._write(f"run {run_id} as finished in the lake", self.store.complete_run, run_id)

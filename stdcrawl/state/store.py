@@ -76,7 +76,8 @@ CREATE TABLE IF NOT EXISTS runs (
     stats TEXT,
     complete INTEGER NOT NULL DEFAULT 0,
     walk_complete INTEGER,
-    exit_status INTEGER
+    exit_status INTEGER,
+    table_version INTEGER
 );
 CREATE TABLE IF NOT EXISTS parts (
     key TEXT PRIMARY KEY,
@@ -166,6 +167,7 @@ ALTER TABLE articles ADD COLUMN fingerprint TEXT;
 ALTER TABLE articles ADD COLUMN hash_version INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE runs ADD COLUMN walk_complete INTEGER;
 ALTER TABLE runs ADD COLUMN exit_status INTEGER;
+ALTER TABLE runs ADD COLUMN table_version INTEGER;
 """
 
 
@@ -293,9 +295,16 @@ class StateStore:
                  json.dumps(stats or {}, sort_keys=True, default=str), int(walk_complete), exit_status, run_id),
             )
 
-    def set_exit_status(self, run_id: str, exit_status: int) -> None:
+    def set_table_version(self, run_id: str, version: int) -> None:
         with self._transaction():
-            self.db.execute("UPDATE runs SET exit_status = ? WHERE run_id = ?", (exit_status, run_id))
+            self.db.execute("UPDATE runs SET table_version = ? WHERE run_id = ?", (version, run_id))
+
+    def runs_not_in_table(self) -> list[tuple[Run, int | None]]:
+        """Runs whose lake folders are finished but whose changes the table does not hold yet, oldest first,
+        with their exit status."""
+        rows = self.db.execute(
+            f"SELECT run_id, exit_status FROM runs WHERE complete = 1 AND table_version IS NULL ORDER BY started_at")
+        return [(run, status) for run_id, status in rows if (run := self.run(run_id)) is not None]
 
     def last_run(self, spider: str, channel: str | None, before: str) -> Run | None:
         """The run of this spider and channel that started last, other than ``before`` (a run id)."""

@@ -415,7 +415,8 @@ class CurrentArticles:
             return {}
         # The whole id column, filtered here: a pushed-down filter trips over the files' string_view
         # statistics, and DataFusion queries keep the GIL while they wait on the store (deltalake 1.6).
-        held = table.to_pyarrow_dataset().to_table(columns=["id", *parts])
+        # No scanner threads: pyarrow's can outlive the interpreter and abort the process at exit (apache/arrow#34314).
+        held = table.to_pyarrow_dataset().to_table(columns=["id", *parts], use_threads=False)
         found = held.filter(pc.is_in(held.column("id"), value_set=pa.array(list(ids), pa.string())))
         values = [found.column(name).to_pylist() for name in ["id", *parts]]
         return {row[0]: tuple(row[1:]) for row in zip(*values, strict=True)}

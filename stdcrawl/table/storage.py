@@ -1,7 +1,7 @@
 """Where the current-articles table lives and how delta-rs reaches it. Pure, no Scrapy.
 
-The table sits below the lake root, at ``<root>/stdaily/_tables/current_articles``
-(beside ``_schemas``, away from the run folders, so ``lake verify`` and globs of
+The table sits below the lake root, at ``<root>/stdaily/tables/articles``
+(away from the run folders, so ``lake verify`` and globs of
 ``stdaily/articles/`` never see it). On S3, :func:`storage_options` gives
 delta-rs the project's AWS settings (``AWS_ENDPOINT_URL``, ``AWS_REGION_NAME``,
 ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOKEN``) when
@@ -29,7 +29,7 @@ from typing import Any
 
 from stdcrawl.lake import PREFIX, LakeURI
 
-TABLE_KEY = f"{PREFIX}/_tables/current_articles"
+TABLE_KEY = f"{PREFIX}/tables/articles"
 
 # Scrapy setting -> delta-rs (object_store) option; the same settings boto3 gets in stdcrawl.lake.stores.
 _AWS_SETTINGS = {
