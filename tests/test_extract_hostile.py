@@ -10,6 +10,7 @@ before an Editor line, and a list page of ten thousand entries.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable
 from typing import Any
@@ -58,9 +59,13 @@ def fill(before: str, unit: Callable[[int], str], after: str) -> tuple[str, int]
 def timed(read: Callable[[], Any]) -> tuple[Any, float]:
     """The result and the CPU seconds this thread spent on it: the work done, whatever else the machine (or another
     thread of the test process, such as a server a test left running) does meanwhile."""
-    started = time.thread_time()
-    result = read()
-    return result, time.thread_time() - started
+    gc.freeze()  # what earlier tests left on the heap is not this page's cost to collect
+    try:
+        started = time.thread_time()
+        result = read()
+        return result, time.thread_time() - started
+    finally:
+        gc.unfreeze()
 
 
 def body_paragraphs(record: Any) -> list[str]:

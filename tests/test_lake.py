@@ -137,7 +137,10 @@ def test_the_next_run_finishes_a_run_a_crash_left(tmp_path: Path) -> None:
         assert manifest["finish_reason"] == "interrupted" and manifest["finished_by"] != manifest["run_id"]
         assert [p["key"].rsplit("/", 1)[1] for p in manifest["parts"]] == [f"part-0000{n}.jsonl.gz" for n in range(3)]
         assert compare(exported(data, "articles"), expected_records(replica.model)).ok
-    assert verify(data / "lake").returncode == 0
+    checked = verify(data / "lake")
+    # Whole again; the interrupted run is told apart: its folder says why in _FAILED, and verify exits 3.
+    assert checked.returncode == 3 and f"failed (their data is whole; _FAILED says why): {folder.name.removeprefix('run=')}" in checked.stdout
+    assert "finished by a later run" in (folder / "_FAILED").read_text()
 
 
 @pytest.mark.parametrize(
