@@ -45,11 +45,16 @@ STDCRAWL_NEAR_DUPLICATE_BITS = 6
 STDCRAWL_JOB = ""
 # Unique per run (empty: made up at start); names the run's folders in the lake.
 STDCRAWL_RUN_ID = ""
+# Keep every response to a page the walk read as WARC in the lake (stdaily/warc/...): records say where (provenance).
+STDCRAWL_ARCHIVE = True
+# A WARC file is closed (and stored in the lake) once it reaches this many bytes.
+STDCRAWL_WARC_ROLL_SIZE = 64 * 1024 * 1024
 
 EXTENSIONS = {
     "stdcrawl.extensions.progress.Progress": 50,
     "stdcrawl.extensions.crawldelay.CrawlDelay": 60,
     "stdcrawl.state.ledger.ExportLedger": 100,
+    "stdcrawl.extensions.warcarchive.WarcArchive": 120,
     "stdcrawl.extensions.lakeruns.LakeRuns": 150,
     "stdcrawl.extensions.monitoring.Monitoring": 200,
     "stdcrawl.extensions.statsfile.StatsFile": 500,
@@ -105,6 +110,8 @@ DOWNLOADER_MIDDLEWARES = {
     "stdcrawl.downloadermiddlewares.robotstxtcap.RobotsTxtCapMiddleware": 595,
     # Above RedirectMiddleware (600): it sees a 3xx response before a redirect is built from it.
     "stdcrawl.downloadermiddlewares.redirectguard.RedirectGuardMiddleware": 650,
+    # Next to the download handler: the final request headers, the response as received (WARC archive).
+    "stdcrawl.downloadermiddlewares.archive.ArchiveMiddleware": 900,
 }
 # HTTP(S) as Scrapy downloads it, with the response headers capped like bodies.
 DOWNLOAD_HANDLERS = {
