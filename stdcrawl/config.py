@@ -320,6 +320,7 @@ def _defs() -> list[Setting]:
         Setting("STDCRAWL_RUN_DATE", text, "the run's UTC date (set by stdcrawl)", crawl, internal=True),
         Setting("STDCRAWL_SETTINGS_ERRORS", names, "problems found in the settings (set by stdcrawl)", crawl, internal=True),
         Setting("STDCRAWL_ADHOC", boolean, "feeds were given with -o/-O: no state, no lake (set by stdcrawl)", crawl, internal=True),
+        Setting("STDCRAWL_REEXTRACT_WARC", warc_paths, "the WARC files stdcrawl reextract answers requests from (set by stdcrawl)", crawl, internal=True),
         # Scrapy's own settings that the project sets or relies on: a bad value would end in Scrapy's traceback.
         Setting("DOWNLOAD_DELAY", number(0, 3600), "seconds between two requests to the site", scrapy),
         Setting("CONCURRENT_REQUESTS", integer(1, 1000), "requests in flight at once", scrapy),

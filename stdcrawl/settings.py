@@ -49,6 +49,8 @@ STDCRAWL_RUN_ID = ""
 STDCRAWL_ARCHIVE = True
 # A WARC file is closed (and stored in the lake) once it reaches this many bytes.
 STDCRAWL_WARC_ROLL_SIZE = 64 * 1024 * 1024
+# Set by `stdcrawl reextract`: the WARC files to answer every request from (nothing goes to the network).
+STDCRAWL_REEXTRACT_WARC: list[str] = []
 
 EXTENSIONS = {
     "stdcrawl.extensions.progress.Progress": 50,
@@ -101,6 +103,8 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 RETRY_ENABLED = True
 RETRY_TIMES = 3
 DOWNLOADER_MIDDLEWARES = {
+    # First of all, and only in `stdcrawl reextract`: every request is answered from the WARC archive.
+    "stdcrawl.downloadermiddlewares.replay.ReplayMiddleware": 50,
     # Above Scrapy's RetryMiddleware (550): a 429/503 with Retry-After pauses the site and is retried
     # after the wait; every other retry is Scrapy's.
     "stdcrawl.downloadermiddlewares.retryafter.RetryAfterMiddleware": 560,
