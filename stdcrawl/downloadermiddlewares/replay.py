@@ -105,6 +105,7 @@ class ReplayMiddleware:
         self.files = files
         self.index: ArchiveIndex | None = None
         self.error: str | None = None
+        self._archive: WarcArchive | None = None
         lake = paths(crawler.settings).lake
         try:
             self.index, problems = load(tuple(files), lake.prefix if lake.scheme == "file" else None)
@@ -116,7 +117,6 @@ class ReplayMiddleware:
             self.stats.inc_value(events.REEXTRACT_UNREADABLE)
         self.stats.set_value(events.REEXTRACT_FILES, len(files))
         self.stats.set_value(events.REEXTRACT_RUNS, sorted({k.split("/run=", 1)[1].split("/", 1)[0] for k, _ in sources(files)}))
-        self._archive: WarcArchive | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:

@@ -177,6 +177,8 @@ class WarcArchive:
         if not self.capture or self._off:
             return None
         if self.archive is None:
+            if self.ledger is None:
+                return None  # no state to record it (a locked data dir, an unusable state): the run closes at once
             try:
                 self.archive = RunArchive(self.spool.folder(self.run_id), dt=self.dt, run_id=self.run_id,
                                           roll_size=self.roll_size, info=self.info)
