@@ -45,7 +45,7 @@ def main() -> int:
             raise found
         return replace(found, aliases=list(found.aliases), images=[dict(i) for i in found.images])  # type: ignore[misc]
 
-    channel.extract_article = looked_up  # type: ignore[assignment]
+    setattr(channel, "extract_article", looked_up)  # the spider's own name for the extractor
     return cli.main(["reextract", *rest])
 
 

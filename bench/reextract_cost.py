@@ -93,7 +93,9 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    with_archive, without, reextracts = [], [], []
+    with_archive: list[tuple[Any, Path, dict[str, Any]]] = []
+    without: list[tuple[Any, Path, dict[str, Any]]] = []
+    reextracts: list[tuple[Any, dict[str, Any]]] = []
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         with ReplicaServer(ReplicaConfig(articles=args.articles), cache=True) as replica:
@@ -113,16 +115,16 @@ def main() -> None:
         files = warc_files(archive_data)
         archive_bytes = sum(p.stat().st_size for p in files)
         pages = with_archive[0][0].requests - 1  # all but robots.txt
-        machinery = []
+        machinery: list[tuple[Any, dict[str, Any]]] = []
         for n in range(args.rounds):
-            for advance, out in ((False, reextracts), (True, machinery)):
+            for advance, runs in ((False, reextracts), (True, machinery)):
                 stats_file = tmp / f"reextract-{advance}-{n}.json"
                 command = reextract_command(tmp / f"re-{n}", archive_data / "lake" / "stdaily" / "warc", stats_file,
                                             extracted_in_advance=advance)
                 proc = run(command, _NoReplica)
                 if proc.returncode != 0:
                     sys.exit(f"stdcrawl reextract failed:\n{proc.output[-3000:]}")
-                out.append((proc, json.loads(stats_file.read_text())))
+                runs.append((proc, json.loads(stats_file.read_text())))
                 shutil.rmtree(tmp / f"re-{n}")
         bound = read_and_extract(files)
 

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import pytest
 from conftest import ROOT, exported, stdcrawl_crawl
 from test_s3 import CREDENTIALS, S3Server
-from warcio.archiveiterator import ArchiveIterator  # type: ignore[import-untyped]
+from warcio.archiveiterator import ArchiveIterator
 
 from stdcrawl.archive import read_provenance
 from stdcrawl.extract import extract_article
@@ -49,7 +49,7 @@ def warc_records(path: Path) -> list[dict[str, Any]]:
     return out
 
 
-def manifest(data: Path, run_id: str) -> dict[str, Any]:
+def manifest(data: Path, run_id: str) -> Any:
     return json.loads(next((data / "lake" / "stdaily" / "articles").glob(f"dt=*/run={run_id}/_manifest.json")).read_text())
 
 
