@@ -8,6 +8,7 @@ from the first crawl's own records.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import socket
@@ -23,6 +24,8 @@ import pytest
 from conftest import FAST, ROOT, Run, exported, stdcrawl_crawl
 from misread import MISREAD
 
+from stdcrawl.archive import Copy, Exchange, RunArchive
+from stdcrawl.archive.index import ArchiveIndex
 from stdcrawl.replica.model import ReplicaConfig
 from stdcrawl.replica.server import ReplicaServer
 from stdcrawl.replica.truth import compare, expected_records
@@ -179,3 +182,35 @@ def test_bad_usage_is_one_line_and_status_2(crawled: Crawled, tmp_path: Path, pr
     run = reextract(tmp_path / "data", *args, proxy=proxy, settings=lake)
     assert run.returncode == 2, run.output[-2000:]
     assert message in run.output and "Traceback" not in run.output
+
+
+def test_the_index_serves_each_page_s_latest_answer_passing_over_server_errors(tmp_path: Path) -> None:
+    """Hand-made runs: what each URL answered, in order; the index's choice is held against that."""
+    site = "https://www.stdaily.com"
+    page = b"<html><body>" + b"a story " * 50 + b"</body></html>"
+    other = b"<html><body>" + b"another story " * 50 + b"</body></html>"
+    html = [(b"Content-Type", b"text/html; charset=utf-8")]
+    when = [dt.datetime(2026, 11, d, 2, tzinfo=dt.UTC) for d in (20, 21)]
+    answers = [  # run, URL path, status, body, extra headers
+        (0, "/a.html", 200, page, []), (0, "/b.html", 200, other, []), (0, "/c.html", 200, page, []),
+        (1, "/a.html", 503, b"busy", []), (1, "/a.html", 500, b"broken", []),  # the site failed: a's copy stays
+        (1, "/b.html", 404, b"gone", []),  # removed: an answer
+        (1, "/c.html", 200, page, [(b"X-Again", b"1")]),  # unchanged: a revisit, its own headers
+        (1, "/d.html", 500, b"broken", []),  # never answered otherwise: served as it was
+    ]
+    last: dict[str, Copy] = {}
+    files: list[tuple[str, Path]] = []
+    for run in (0, 1):
+        with RunArchive(tmp_path, dt=f"2026-11-{20 + run}", run_id=f"run-{run}", roll_size=1 << 20) as archive:
+            for _, path, status, body, extra in [a for a in answers if a[0] == run]:
+                stored = archive.write(Exchange(site + path, status, html + extra, body, date=when[run]), last.get(path))
+                last[path] = stored.copy
+        files += [(f.key, Path(f.path)) for f in archive.files]
+    index = ArchiveIndex(files)
+    a, b, c, d = (index.get(f"http://127.0.0.1:8000/{n}.html") for n in "abcd")  # any host: pages go by path
+    assert a is not None and (a.status, index.body(a)) == (200, page) and a.copy.key == files[0][0]
+    assert b is not None and (b.status, index.body(b)) == (404, b"gone")
+    assert c is not None and c.revisit and (c.status, index.body(c)) == (200, page)
+    assert (b"X-Again", b"1") in c.headers and c.copy.key == files[0][0]  # the bytes' record: the original
+    assert d is not None and (d.status, index.body(d)) == (500, b"broken")
+    assert index.get(site + "/e.html") is None and index.pages == 4

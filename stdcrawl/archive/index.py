@@ -11,7 +11,9 @@ bodies not copied):
   files given, found by its URL's path (:func:`page_key`: an archive holds one
   site, fetched at ``www.stdaily.com``, ``stdaily.com`` or a stand-in such as a
   replica, so the host does not tell pages apart). "Latest" is by WARC-Date,
-  then file order. A revisit answers with its own status and headers and its
+  then file order, passing over a 5xx or 429 when the page has an older answer
+  of another kind (a crawl retries those; a 404 is an answer: the page was
+  removed). A revisit answers with its own status and headers and its
   original's body; the :class:`Copy` it gives is the original's, the record
   that holds the bytes (what a record's provenance names). Originals are found
   among the files given, else in the file a revisit names
@@ -39,6 +41,8 @@ from fastwarc.warc import ArchiveIterator, WarcRecordType
 from stdcrawl.archive.reader import read_response
 from stdcrawl.archive.records import REFERS_TO_CONTAINER, ArchivedFile, ArchiveError, Copy, is_warc_key
 
+# Answers that say nothing about the page (the server was busy or broken): an older answer is the page's latest copy.
+TRANSIENT = frozenset({429, *range(500, 600)})
 _KEY_TAIL = re.compile(r"stdaily/warc/dt=\d{4}-\d{2}-\d{2}/run=[A-Za-z0-9._-]+/[0-9]+\.warc\.gz$")
 _RESPONSES = WarcRecordType.response | WarcRecordType.revisit
 
@@ -190,8 +194,9 @@ class ArchiveIndex:
         ))
 
     def _resolve(self, found: list[_Candidate]) -> Entry | None:
-        """The newest candidate whose payload can be found."""
-        for c in sorted(found, key=lambda c: (c.date, c.order), reverse=True):
+        """The newest candidate whose payload can be found; a transient answer only when the page never gave another."""
+        newest = sorted(found, key=lambda c: (c.date, c.order), reverse=True)
+        for c in [c for c in newest if c.status not in TRANSIENT] + [c for c in newest if c.status in TRANSIENT]:
             copy = c.copy if c.copy is not None else self._original(c)
             if copy is not None:
                 return Entry(c.url, c.status, c.headers, c.date, copy, c.copy is None)
