@@ -96,8 +96,7 @@ class Variant:
 
     ``options`` adds its arguments to the parser; ``prepare`` runs once the
     command line is in the settings, before anything is checked: it may change
-    the spider arguments and the settings, and returns a bad-usage message or
-    None; ``finish`` runs when the command is done, whatever happened.
+    the spider arguments and the settings, and returns a bad-usage message or None.
     """
 
     prog: str
@@ -106,7 +105,6 @@ class Variant:
     epilog: str = ""
     options: Callable[[argparse.ArgumentParser], None] | None = None
     prepare: Callable[[argparse.Namespace, Settings], str | None] | None = None
-    finish: Callable[[argparse.Namespace], None] | None = None
 
 
 CRAWL = Variant(
@@ -158,23 +156,19 @@ def main(argv: Sequence[str], variant: Variant = CRAWL) -> int:
         opts.spargs["channel"] = channel.slug
     settings = command.settings
     move_secrets(settings)
+    if variant.prepare is not None and (message := variant.prepare(opts, settings)):
+        return _usage(message)
+    if problems := config.validate(settings.copy()):
+        for problem in problems:
+            print(f"Bad usage: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     try:
-        if variant.prepare is not None and (message := variant.prepare(opts, settings)):
-            return _usage(message)
-        if problems := config.validate(settings.copy()):
-            for problem in problems:
-                print(f"Bad usage: {problem}", file=sys.stderr)
-            return EXIT_USAGE
-        try:
-            parse(spider, "Cooperation" if spider == "cooperation" else None, opts.spargs, settings)
-        except UsageError as exc:
-            return _usage(str(exc))
-        command.crawler_process = AsyncCrawlerProcess(settings)
-        command.run([spider], opts)
-        return int(command.exitcode)
-    finally:
-        if variant.finish is not None:
-            variant.finish(opts)
+        parse(spider, "Cooperation" if spider == "cooperation" else None, opts.spargs, settings)
+    except UsageError as exc:
+        return _usage(str(exc))
+    command.crawler_process = AsyncCrawlerProcess(settings)
+    command.run([spider], opts)
+    return int(command.exitcode)
 
 
 def _usage(message: str) -> int:

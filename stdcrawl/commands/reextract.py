@@ -149,7 +149,7 @@ def _from_lake(lake: LakeURI, settings: Settings, runs: list[str] | None, cache:
     return out
 
 
-def _prepare(opts: argparse.Namespace, settings: Settings) -> str | None:
+def _prepare(opts: argparse.Namespace, settings: Settings, cache: list[Path]) -> str | None:
     if config.validate(settings.copy()):
         return None  # the crawl command reports the settings' problems, one line each
     if opts.spargs.get("full_refresh", "true").strip().lower() not in ("1", "true", "yes", "on"):
@@ -158,8 +158,7 @@ def _prepare(opts: argparse.Namespace, settings: Settings) -> str | None:
     if opts.since and opts.until and opts.since > opts.until:
         return f"--since {opts.since} is after --until {opts.until}"
     where = paths(settings)
-    opts.reextract_cache = []
-    files = _given(opts.warc) if opts.warc else _from_lake(where.lake, settings, opts.runs, opts.reextract_cache)
+    files = _given(opts.warc) if opts.warc else _from_lake(where.lake, settings, opts.runs, cache)
     if isinstance(files, str):
         return files
     if opts.warc and opts.runs:
@@ -190,24 +189,19 @@ def _prepare(opts: argparse.Namespace, settings: Settings) -> str | None:
     return None
 
 
-def _finish(opts: argparse.Namespace) -> None:
-    for folder in getattr(opts, "reextract_cache", []):
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-REEXTRACT = crawl.Variant(
-    prog="stdcrawl reextract",
-    usage=("stdcrawl reextract [CHANNEL] [--runs RUN_ID ...] [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--warc PATH ...] "
-           "[-s NAME=VALUE] [-o FILE[:FORMAT] | -O FILE[:FORMAT]] ..."),
-    description=("Read the archived pages of a channel (default Cooperation) again with today's extraction, as a run of "
-                 "its own: the same pipelines, state and exports as stdcrawl crawl, and no request to the site."),
-    epilog=EPILOG,
-    options=_options,
-    prepare=_prepare,
-    finish=_finish,
-)
+USAGE = ("stdcrawl reextract [CHANNEL] [--runs RUN_ID ...] [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--warc PATH ...] "
+         "[-s NAME=VALUE] [-o FILE[:FORMAT] | -O FILE[:FORMAT]] ...")
+DESCRIPTION = ("Read the archived pages of a channel (default Cooperation) again with today's extraction, as a run of "
+               "its own: the same pipelines, state and exports as stdcrawl crawl, and no request to the site.")
 
 
 def main(argv: Sequence[str]) -> int:
     """``stdcrawl reextract [CHANNEL] [options]``."""
-    return crawl.main(argv, REEXTRACT)
+    cache: list[Path] = []  # where files of an S3 lake are downloaded to, removed when the run is over
+    variant = crawl.Variant(prog="stdcrawl reextract", usage=USAGE, description=DESCRIPTION, epilog=EPILOG,
+                            options=_options, prepare=lambda opts, settings: _prepare(opts, settings, cache))
+    try:
+        return crawl.main(argv, variant)
+    finally:
+        for folder in cache:
+            shutil.rmtree(folder, ignore_errors=True)
