@@ -343,3 +343,23 @@ def test_an_s3_outage_keeps_the_warc_files_in_the_spool_until_the_lake_is_back(s
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "WARC files listed and checked" in proc.stdout
     assert not list((data / "spool").rglob("*.warc.gz*"))
+
+
+def test_a_response_that_cannot_be_archived_is_a_log_line_and_a_counter_never_a_crash(tmp_path: Path) -> None:
+    data, run_id = tmp_path / "data", "archive-blocked"
+    blocker = data / "spool" / f"run={run_id}" / "stdaily" / "warc"  # where the run's WARC files would be written
+    blocker.parent.mkdir(parents=True)
+    blocker.write_text("a file where the run's WARC folder should be")
+    with ReplicaServer(ReplicaConfig(articles=30)) as replica:
+        run = stdcrawl_crawl(data, site_url=replica.url, settings={"STDCRAWL_RUN_ID": run_id})
+        pages = sum(pages_served(replica.requests).values())
+        truth = expected_records(replica.model)
+    # The crawl goes on and finishes; its ERROR lines fail the error monitor (exit 1), as they should.
+    assert "Spider closed (finished)" in run.output and run.returncode == 1, run.output[-3000:]
+    assert not [k for k in run.stats if k.startswith("spider_exceptions/")]
+    assert "Error caught on signal handler" not in run.output and "Unhandled error" not in run.output
+    assert run.stats["stdcrawl/archive/write_failed"] == pages
+    assert run.output.count("Response not archived: cannot create WARC file") == pages
+    articles = exported(data, "articles")  # every record exported, none pointing at an archive that is not there
+    assert compare(articles, truth).ok and all(a["provenance"] == [] for a in articles)
+    assert manifest(data, run_id)["warc"] == []
