@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ["throughput.py", "extraction.py", "incremental_cost.py", "memory_peak.py", "state_scale.py", "fault_matrix.py"]
+SCRIPTS = ["throughput.py", "extraction.py", "incremental_cost.py", "memory_peak.py", "state_scale.py", "fault_matrix.py",
+           "reextract_cost.py"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def table(r: dict[str, dict]) -> str:
-    t, e, i, m, s, f = (r[name] for name in SCRIPTS)
+    t, e, i, m, s, f, x = (r[name] for name in SCRIPTS)
     big = max(i["archives"], key=int)
     rows = [
         ("throughput", f"{t['stdcrawl_pages_per_s']} pages/s vs bare Scrapy {t['bare_pages_per_s']}: ratio {t['ratio']} (goal 0.85); "
@@ -52,6 +53,8 @@ def table(r: dict[str, dict]) -> str:
         ("state", ", ".join(f"{n}: insert {v['insert_us']} us, lookup {v['lookup_us']} us, {v['size_mb']} MB" for n, v in s["sizes"].items())),
         ("faults", f"{len(f['rows'])} cases (faults, kill -9 points): lost {f['lost']}, duplicated {f['duplicated']}, "
                    f"off-site requests {f['off_site']}"),
+        ("archive", f"{x['archive']['bytes_per_1000_articles'] / 1e6:.1f} MB per 1,000 articles; +{x['crawl']['archive_adds_cpu_ms_per_page']} "
+                    f"CPU ms per crawled page; reextract {x['reextract']['pages_per_s']} pages/s (goal 1,000), 0 requests"),
     ]
     return "\n".join(f"{name:<12} {value}" for name, value in rows)
 

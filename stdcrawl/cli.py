@@ -1,6 +1,7 @@
 """The ``stdcrawl`` command: a thin layer over the package and Scrapy's crawler process.
 
     stdcrawl crawl [CHANNEL] [options]     the scheduled run: scrapy crawl's options, an exit status, a summary
+    stdcrawl reextract [CHANNEL] [options] the archived pages read again by today's extraction, offline
     stdcrawl demo                          serve a replica, crawl it into data/, say where it went
     stdcrawl replica serve [options]       serve the replica on 127.0.0.1 until Ctrl-C
     stdcrawl replica truth [options] -o F  write the replica's expected records as JSONL
@@ -80,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"stdcrawl {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("crawl", help="crawl a channel (default Cooperation): stdcrawl crawl --help", add_help=False)
+    commands.add_parser("reextract", help="read the WARC archive again with today's extraction, sending no request: "
+                        "stdcrawl reextract --help", add_help=False)
 
     demo = commands.add_parser("demo", help="serve a replica of the site, crawl it into the data dir, show the output")
     demo.add_argument("--data-dir", default="data", help="where the output goes (default data/)")
@@ -126,6 +129,10 @@ def main(argv: list[str] | None = None) -> int:
         from stdcrawl.commands.crawl import main as crawl
 
         return crawl(argv[1:])  # Scrapy's own options, checked before Scrapy starts
+    if argv[:1] == ["reextract"]:
+        from stdcrawl.commands.reextract import main as reextract
+
+        return reextract(argv[1:])  # stdcrawl crawl's options and its own
     args = build_parser().parse_args(argv)
     if args.command == "extract":
         return _extract(args.page, args.url)

@@ -225,6 +225,20 @@ def names(value: Any) -> list[str]:
 names.kind = "names, comma-separated"  # type: ignore[attr-defined]
 
 
+def warc_paths(value: Any) -> list[str]:
+    """Local WARC files of a lake's archive, each path ending in its key (stdaily/warc/dt=.../run=.../N.warc.gz)."""
+    from stdcrawl.archive.index import lake_key
+
+    given = value if isinstance(value, (list, tuple)) else [v for v in str(value).split(",") if v.strip()]
+    found = [str(v).strip() for v in given if str(v).strip()]
+    if bad := [p for p in found if lake_key(p) is None]:
+        raise BadSetting(f"{bad[0]!r} does not end in a WARC key of the lake (stdaily/warc/dt=YYYY-MM-DD/run=RUN/N.warc.gz)")
+    return found
+
+
+warc_paths.kind = "WARC files of a lake's archive"  # type: ignore[attr-defined]
+
+
 def choice(*options: str, upper: bool = False) -> Parser:
     def parse(value: Any) -> str:
         picked = text(value).upper() if upper else text(value)
@@ -292,6 +306,8 @@ def _defs() -> list[Setting]:
         Setting("STDCRAWL_LAKE_BATCH_ITEMS", integer(1, 10_000_000), "records per lake part", lake),
         Setting("STDCRAWL_S3_ATTEMPTS", integer(1, 20), "attempts per S3 request before a part goes to the spool", lake),
         Setting("STDCRAWL_TABLE", boolean, "keep the current-articles Delta table (<lake>/stdaily/tables/articles) with every run", lake),
+        Setting("STDCRAWL_ARCHIVE", boolean, "keep every response to a page the walk read as WARC in the lake (records name it in provenance)", lake),
+        Setting("STDCRAWL_WARC_ROLL_SIZE", integer(64 * 1024, 1 << 40), "bytes at which a WARC file is closed and stored in the lake", lake),
         Setting("STDCRAWL_COVERAGE_FIELDS", names, "fields whose coverage is counted", watch),
         Setting("STDCRAWL_COVERAGE_TOLERANCE", number(0, 1), "a learnt field rate may drop this much below its usual value", watch),
         Setting("STDCRAWL_COVERAGE_MIN_ARTICLES", integer(0, 1_000_000), "fewer articles in a run are too few to judge rates", watch),
@@ -310,6 +326,7 @@ def _defs() -> list[Setting]:
         Setting("STDCRAWL_SETTINGS_ERRORS", names, "problems found in the settings (set by stdcrawl)", crawl, internal=True),
         Setting("STDCRAWL_JOB_RESTARTED", boolean, "the job had finished and starts afresh (set by stdcrawl)", crawl, internal=True),
         Setting("STDCRAWL_ADHOC", boolean, "feeds were given with -o/-O: no state, no lake (set by stdcrawl)", crawl, internal=True),
+        Setting("STDCRAWL_REEXTRACT_WARC", warc_paths, "the WARC files stdcrawl reextract answers requests from (set by stdcrawl)", crawl, internal=True),
         # Scrapy's own settings that the project sets or relies on: a bad value would end in Scrapy's traceback.
         Setting("DOWNLOAD_DELAY", number(0, 3600), "seconds between two requests to the site", scrapy),
         Setting("CONCURRENT_REQUESTS", integer(1, 1000), "requests in flight at once", scrapy),

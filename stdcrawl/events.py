@@ -147,6 +147,25 @@ LAKE_DEBRIS_REMOVED = "stdcrawl/lake/debris_removed"
 TABLE_VERSION = "stdcrawl/table/version"  # the table version holding this run's changes
 TABLE_RUNS_COMMITTED = "stdcrawl/table/runs_committed"
 TABLE_COMMIT_FAILED = "stdcrawl/table/commit_failed"
+# -- the WARC archive (stdcrawl/downloadermiddlewares/archive.py, stdcrawl/extensions/warcarchive.py) --
+ARCHIVE_RESPONSES = "stdcrawl/archive/responses"  # response records written (the payload in full)
+ARCHIVE_REVISITS = "stdcrawl/archive/revisits"  # revisit records written (the payload archived already)
+ARCHIVE_WRITE_FAILED = "stdcrawl/archive/write_failed"  # responses not archived: the file could not be written
+ARCHIVE_REFUSED = "stdcrawl/archive/refused"  # responses not archived: not a well-formed HTTP exchange
+ARCHIVE_FILES_STORED = "stdcrawl/archive/files_stored"
+ARCHIVE_BYTES_STORED = "stdcrawl/archive/bytes_stored"
+ARCHIVE_FILES_SPOOLED = "stdcrawl/archive/files_spooled"  # not stored: waiting in the spool for the next run
+ARCHIVE_FILES_RECOVERED = "stdcrawl/archive/files_recovered"  # an earlier run's files, stored by this one
+ARCHIVE_FILES_IMPORTED = "stdcrawl/archive/files_imported"  # files a reextract read from outside the lake, stored in it
+ARCHIVE_DEBRIS_REMOVED = "stdcrawl/archive/debris_removed"
+
+# -- stdcrawl reextract: pages answered from the archive (stdcrawl/downloadermiddlewares/replay.py) --
+REEXTRACT_FILES = "stdcrawl/reextract/files"  # WARC files read
+REEXTRACT_RUNS = "stdcrawl/reextract/runs"  # the runs they belong to
+REEXTRACT_ANSWERED = "stdcrawl/reextract/answered"
+REEXTRACT_NOT_ARCHIVED = "stdcrawl/reextract/not_archived"
+REEXTRACT_UNREADABLE = "stdcrawl/reextract/unreadable"  # records that could not be used
+REEXTRACT_REFUSED = "stdcrawl/reextract/refused"  # requests that would have reached the network
 
 # -- drift and monitors ---------------------------------------------------------------------
 DRIFT_TEMPLATE_CHANGES = "stdcrawl/drift/template_changes"  # [{template, articles, samples}]

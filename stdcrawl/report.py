@@ -36,6 +36,9 @@ def failures(stats: dict[str, Any]) -> list[str]:
             f"{spooled} kept in the spool, which the next run uploads before it crawls; the records of any other are "
             "fetched and exported again"
         )
+    if spooled_warc := stats.get(events.ARCHIVE_FILES_SPOOLED):
+        found.append(f"{spooled_warc} WARC file(s) not stored: kept in the spool, which the next run stores before it "
+                     "crawls; the records that name them are committed then")
     if stats.get(events.STATE_COMMIT_FAILED):
         found.append("the state store could not record what the lake holds: the next run commits what the spool keeps "
                      "and walks the lists to their end")
@@ -131,6 +134,21 @@ def build(stats: dict[str, Any], run_id: str, spider: str, *, started: bool = Tr
         },
         "pending": {"articles": max(0, stats.get(events.PENDING_ARTICLES, 0) - given_up), "given_up": given_up},
         "walk": {"complete": not stats.get(events.WALK_INCOMPLETE), "incomplete": stats.get(events.WALK_INCOMPLETE) or []},
+        "archive": {
+            "responses": stats.get(events.ARCHIVE_RESPONSES, 0),
+            "revisits": stats.get(events.ARCHIVE_REVISITS, 0),
+            "not_archived": stats.get(events.ARCHIVE_WRITE_FAILED, 0) + stats.get(events.ARCHIVE_REFUSED, 0),
+            "files_stored": stats.get(events.ARCHIVE_FILES_STORED, 0) + stats.get(events.ARCHIVE_FILES_IMPORTED, 0),
+            "bytes_stored": stats.get(events.ARCHIVE_BYTES_STORED, 0),
+            "files_spooled": stats.get(events.ARCHIVE_FILES_SPOOLED, 0),
+        },
+        "reextract": {
+            "files": stats.get(events.REEXTRACT_FILES, 0),
+            "runs": stats.get(events.REEXTRACT_RUNS) or [],
+            "answered": stats.get(events.REEXTRACT_ANSWERED, 0),
+            "not_archived": stats.get(events.REEXTRACT_NOT_ARCHIVED, 0),
+            "unreadable": stats.get(events.REEXTRACT_UNREADABLE, 0),
+        } if stats.get(events.REEXTRACT_FILES) else None,
         "extraction": drift.paths_read(stats),
         "templates": drift.templates(stats),
         "template_changes": stats.get(events.DRIFT_TEMPLATE_CHANGES) or [],
@@ -145,6 +163,17 @@ def build(stats: dict[str, Any], run_id: str, spider: str, *, started: bool = Tr
 
 
 _PATH_NAMES = {"text": "the text reader", "selectors": "the markup selectors"}
+
+
+def _archive_row(report: dict[str, Any]) -> str:
+    if read := report.get("reextract"):
+        return (f"read {read['files']} WARC files of {len(read['runs'])} runs: {read['answered']} pages answered, "
+                f"{read['not_archived']} not archived, {read['unreadable']} records unreadable; no request sent")
+    a = report.get("archive") or {}
+    if not (a.get("responses") or a.get("revisits") or a.get("files_spooled")):
+        return "none kept"
+    return (f"{a['responses']} responses, {a['revisits']} revisits in {a['files_stored']} WARC files "
+            f"({a['bytes_stored'] / 1e6:.1f} MB) stored, {a['files_spooled']} spooled, {a['not_archived']} not archived")
 
 
 def summary(report: dict[str, Any]) -> str:
@@ -168,6 +197,7 @@ def summary(report: dict[str, Any]) -> str:
         ("templates", "; ".join(f"new page structure {c['template']} on {c['articles']} of {c['of']} articles (reported, "
                                 "not a failure)" for c in changes) or f"{len(report.get('templates') or {})} seen, none new"),
         ("lake", str(report["lake"] or "-") + (f"  table version {report['table_version']}" if report.get("table_version") is not None else "")),
+        ("archive", _archive_row(report)),
         ("errors", ", ".join(f"{k} {v}" for k, v in report["errors"].items()) or "none"),
         ("expected", ", ".join(f"{k} {v}" for k, v in report.get("expected", {}).items()) or "none"),
         ("monitors", f"{len(monitors) - len(failed)} passed, {len(failed)} failed" if monitors else "not run"),

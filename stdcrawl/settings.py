@@ -45,6 +45,12 @@ STDCRAWL_NEAR_DUPLICATE_BITS = 6
 STDCRAWL_JOB = ""
 # Unique per run (empty: made up at start); names the run's folders in the lake.
 STDCRAWL_RUN_ID = ""
+# Keep every response to a page the walk read as WARC in the lake (stdaily/warc/...): records say where (provenance).
+STDCRAWL_ARCHIVE = True
+# A WARC file is closed (and stored in the lake) once it reaches this many bytes.
+STDCRAWL_WARC_ROLL_SIZE = 64 * 1024 * 1024
+# Set by `stdcrawl reextract`: the WARC files to answer every request from (nothing goes to the network).
+STDCRAWL_REEXTRACT_WARC: list[str] = []
 
 # Keep the current-articles Delta table (<lake>/stdaily/tables/articles) with every run.
 STDCRAWL_TABLE = True
@@ -53,6 +59,7 @@ EXTENSIONS = {
     "stdcrawl.extensions.progress.Progress": 50,
     "stdcrawl.extensions.crawldelay.CrawlDelay": 60,
     "stdcrawl.state.ledger.ExportLedger": 100,
+    "stdcrawl.extensions.warcarchive.WarcArchive": 120,
     # Before LakeRuns finishes the run's folders: the report they carry says whether the table was updated.
     "stdcrawl.extensions.currenttable.CurrentTable": 140,
     "stdcrawl.extensions.lakeruns.LakeRuns": 150,
@@ -102,6 +109,8 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 RETRY_ENABLED = True
 RETRY_TIMES = 3
 DOWNLOADER_MIDDLEWARES = {
+    # First of all, and only in `stdcrawl reextract`: every request is answered from the WARC archive.
+    "stdcrawl.downloadermiddlewares.replay.ReplayMiddleware": 50,
     # Above Scrapy's RetryMiddleware (550): a 429/503 with Retry-After pauses the site and is retried
     # after the wait; every other retry is Scrapy's.
     "stdcrawl.downloadermiddlewares.retryafter.RetryAfterMiddleware": 560,
@@ -111,6 +120,8 @@ DOWNLOADER_MIDDLEWARES = {
     "stdcrawl.downloadermiddlewares.robotstxtcap.RobotsTxtCapMiddleware": 595,
     # Above RedirectMiddleware (600): it sees a 3xx response before a redirect is built from it.
     "stdcrawl.downloadermiddlewares.redirectguard.RedirectGuardMiddleware": 650,
+    # Next to the download handler: the final request headers, the response as received (WARC archive).
+    "stdcrawl.downloadermiddlewares.archive.ArchiveMiddleware": 900,
 }
 # HTTP(S) as Scrapy downloads it, with the response headers capped like bodies.
 DOWNLOAD_HANDLERS = {

@@ -331,6 +331,19 @@ class RunArchive:
         self.files.append(done)
         logger.debug("WARC file %s closed: %d bytes, %d records", file.key, file.size, file.records)
 
+    def roll(self) -> list[ArchivedFile]:
+        """Finish the file being written now, if it holds an exchange; the next exchange begins a new file.
+
+        For a caller that must have every ``Stored`` location handed out so far
+        in a closed file (before it commits what points at them). Returns every
+        file closed so far; raises :class:`ArchiveError` as :meth:`close` does.
+        """
+        if self._broken:
+            raise ArchiveError(self._broken)
+        if self._file is not None and self._file.records > 1:  # more than its warcinfo
+            self._finish(self._file)
+        return list(self.files)
+
     def close(self) -> list[ArchivedFile]:
         """Finish the file being written and list every file of the run (in order). Idempotent."""
         if not self._closed:

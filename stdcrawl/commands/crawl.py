@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from scrapy.commands import crawl
 from scrapy.exceptions import UsageError as ScrapyUsageError
+from scrapy.settings import Settings
 
 from stdcrawl import __version__, config, report
 from stdcrawl.channels import CHANNELS, find_channel
@@ -54,7 +56,7 @@ class Command(crawl.Command):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        print(f"Bad usage: {message} (see stdcrawl crawl --help)", file=sys.stderr)
+        print(f"Bad usage: {message} (see {self.prog} --help)", file=sys.stderr)
         raise SystemExit(EXIT_USAGE)
 
 
@@ -88,8 +90,32 @@ def _writes_stdout(feeds: dict[str, Any]) -> bool:
     return any(str(uri).startswith("stdout:") for uri in feeds)
 
 
-def main(argv: Sequence[str]) -> int:
-    """``stdcrawl crawl [CHANNEL] [scrapy crawl options]``."""
+@dataclass(frozen=True)
+class Variant:
+    """A command that runs a crawl the way ``stdcrawl crawl`` does, with options of its own (``stdcrawl reextract``).
+
+    ``options`` adds its arguments to the parser; ``prepare`` runs once the
+    command line is in the settings, before anything is checked: it may change
+    the spider arguments and the settings, and returns a bad-usage message or None.
+    """
+
+    prog: str
+    usage: str
+    description: str
+    epilog: str = ""
+    options: Callable[[argparse.ArgumentParser], None] | None = None
+    prepare: Callable[[argparse.Namespace, Settings], str | None] | None = None
+
+
+CRAWL = Variant(
+    prog="stdcrawl crawl",
+    usage="stdcrawl crawl [CHANNEL] [-a NAME=VALUE] [-s NAME=VALUE] [-o FILE[:FORMAT] | -O FILE[:FORMAT]] ...",
+    description="Crawl one channel (default Cooperation) with the project's settings.",
+)
+
+
+def main(argv: Sequence[str], variant: Variant = CRAWL) -> int:
+    """``stdcrawl crawl [CHANNEL] [scrapy crawl options]`` (or a variant's command line)."""
     from scrapy.crawler import AsyncCrawlerProcess
 
     from stdcrawl.addon import move_secrets
@@ -98,14 +124,16 @@ def main(argv: Sequence[str]) -> int:
     command = Command()
     command.settings = project_settings()
     parser = _Parser(
-        prog="stdcrawl crawl",
-        usage="stdcrawl crawl [CHANNEL] [-a NAME=VALUE] [-s NAME=VALUE] [-o FILE[:FORMAT] | -O FILE[:FORMAT]] ...",
-        description="Crawl one channel (default Cooperation) with the project's settings.",
-        epilog=_epilog(),
+        prog=variant.prog,
+        usage=variant.usage,
+        description=variant.description,
+        epilog=variant.epilog + _epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         conflict_handler="resolve",
     )
     command.add_options(parser)
+    if variant.options is not None:
+        variant.options(parser)
     parser.add_argument("channel", nargs="*", help="the channel to crawl (default: cooperation)")
     parser.add_argument("--version", action="version", version=f"stdcrawl {__version__}")
     opts = parser.parse_args(_outputs(argv))
@@ -128,6 +156,8 @@ def main(argv: Sequence[str]) -> int:
         opts.spargs["channel"] = channel.slug
     settings = command.settings
     move_secrets(settings)
+    if variant.prepare is not None and (message := variant.prepare(opts, settings)):
+        return _usage(message)
     if problems := config.validate(settings.copy()):
         for problem in problems:
             print(f"Bad usage: {problem}", file=sys.stderr)
@@ -146,4 +176,4 @@ def _usage(message: str) -> int:
     return EXIT_USAGE
 
 
-__all__ = ["ARGUMENTS", "Command", "main"]
+__all__ = ["ARGUMENTS", "CRAWL", "Command", "Variant", "main"]

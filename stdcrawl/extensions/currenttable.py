@@ -14,8 +14,8 @@ version each run landed in.
 When the engine closes the feeds, before the run's folders are finished: first
 every earlier run whose folders are finished but whose changes the table lacks
 (the table was unreachable, or a crash came between), oldest first, then this
-run, when all its parts are committed (a run with parts in the spool is
-committed by the run that recovers it). A table that cannot be written is one
+run, when all its parts are committed and its WARC files stored (a run with
+parts or archives in the spool is committed by the run that recovers it). A table that cannot be written is one
 ERROR line and ``stdcrawl/table/commit_failed``; the run fails (exit 1) and the
 next run catches the table up. After each commit, the maintenance policy of
 :mod:`stdcrawl.table.maintenance` (compaction, checkpoints, vacuum) runs when
@@ -32,6 +32,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
 from stdcrawl import events, report
+from stdcrawl.extensions.warcarchive import waiting
 from stdcrawl.lake.stores import Store, open_store
 from stdcrawl.lake.verify import part_records
 from stdcrawl.paths import paths
@@ -76,7 +77,8 @@ class CurrentTable:
             for run, status in store.runs_not_in_table():
                 self._commit(run, "ok" if status == 0 else "failed")
             this = store.run(self.run_id)
-            if this is not None and not export.failed_parts and not self.stats.get_value(events.STATE_COMMIT_FAILED):
+            whole = not export.failed_parts and not self.stats.get_value(events.STATE_COMMIT_FAILED) and not waiting(self.crawler)
+            if this is not None and whole:
                 status = report.build(self.stats.get_stats(), self.run_id, this.spider)["exit_status"]
                 self._commit(this, "ok" if status == 0 else "failed")
         except (TableError, CommitFailed, OSError) as exc:

@@ -23,6 +23,9 @@ The run's report (the same as the summary ``stdcrawl crawl`` prints) is
 written as ``_report.json`` beside the articles manifest, and every manifest
 carries the monitors' results and the exit status. The record schemas are
 published under ``<root>/stdaily/_schemas/`` once per version, byte for byte.
+The run's WARC files (:mod:`stdcrawl.extensions.warcarchive`) are stored before
+its folders are finished, a dead run's before its parts, and the articles
+manifest lists them (``warc``).
 State writes go through the export ledger. Settings: ``STDCRAWL_LAKE_URI``.
 Counters: ``stdcrawl/lake/...``.
 """
@@ -38,6 +41,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider
 
 from stdcrawl import events, report, schema
+from stdcrawl.extensions.warcarchive import manifest_entries, recover_run, waiting
 from stdcrawl.lake import DATASETS, FAILED, MANIFEST, PREFIX, REPORT, SUCCESS, LakeURI, manifest, parse_run_folder, run_folder, schema_key
 from stdcrawl.lake.stores import Store, open_store
 from stdcrawl.paths import paths
@@ -149,6 +153,7 @@ class LakeRuns:
     def feed_exporter_closed(self) -> None:
         if not self._active() or self.reason in ("usage_error", "state_missing"):
             return
+        warc_waiting = waiting(self.crawler)  # the run's WARC files are stored before its folders are finished
         stats = self.stats.get_stats()
         kept = {k: v for k, v in stats.items()
                 if k.startswith(("stdcrawl/", "downloader/", "log_count/", "retry/")) or k == "finish_reason"}
@@ -169,6 +174,13 @@ class LakeRuns:
             )
             self.stats.set_value(events.LAKE_INCOMPLETE, 1)
             return
+        if warc_waiting:
+            logger.error(
+                "Run %s is not finished in the lake: %d WARC files were not stored. The next run stores them and finishes it.",
+                self.run_id, len(warc_waiting),
+            )
+            self.stats.set_value(events.LAKE_INCOMPLETE, 1)
+            return
         run = self.ledger.store.run(self.run_id)
         assert run is not None
         try:
@@ -184,6 +196,8 @@ class LakeRuns:
     def _recover(self, run: Run) -> int:
         """Store the parts a run could not store (or commit), commit what they hold, finish its folders."""
         uploaded = 0
+        # WARC files first: the records of the parts name them in their provenance.
+        recover_run(self.lake_store, self.spool, self.ledger, run.run_id, run.dt, self.stats)
         for spooled in self.spool.waiting(run.run_id):
             self.lake_store.put(spooled.part.key, spooled.read())
             self.ledger.commit_part(spooled.part, spooled.exports, run_id=run.run_id)
@@ -212,7 +226,8 @@ class LakeRuns:
                 for key in (folder + MANIFEST, folder + SUCCESS):
                     self.lake_store.delete(key)  # a folder left with nothing in it needs no manifest
                 continue
-            self.lake_store.put(folder + MANIFEST, manifest.build(run, dataset, parts, finished_by=self.run_id, extra=extra))
+            with_warc = {**extra, "warc": manifest_entries(self.ledger.store.warc_files(run.run_id))} if dataset == "articles" else extra
+            self.lake_store.put(folder + MANIFEST, manifest.build(run, dataset, parts, finished_by=self.run_id, extra=with_warc))
             if run_report and dataset == "articles":
                 self.lake_store.put(folder + REPORT, (json.dumps(run_report, indent=1, default=str) + "\n").encode())
             if dataset == "articles" and (why := _failed(run, run_report)):

@@ -4,7 +4,10 @@ A run folder counts only when it has ``_SUCCESS``; then its manifest says
 which parts to read. :func:`verify` checks every run folder: manifest and
 ``_SUCCESS`` present, every listed part present with the listed byte size,
 SHA-256 and record count, every record valid against its schema version, no
-file the manifest does not list. Pure of Scrapy; works on any
+file the manifest does not list; and the WARC archive
+(:func:`stdcrawl.lake.warc.check_archive`): every WARC file an articles manifest
+lists present, of its size and SHA-256, whole, and every WARC file listed by
+one (a problem is the listing run's). Pure of Scrapy; works on any
 :class:`~stdcrawl.lake.stores.Store`.
 """
 
@@ -24,6 +27,7 @@ from stdcrawl import schema
 from stdcrawl.lake import FAILED, MANIFEST, PREFIX, REPORT, SUCCESS, parse_run_folder, run_folder, schema_key
 from stdcrawl.lake.manifest import SCHEMA_KINDS
 from stdcrawl.lake.stores import Store
+from stdcrawl.lake.warc import check_archive
 
 
 @dataclass
@@ -36,6 +40,8 @@ class FolderCheck:
     parts: int = 0
     records: int = 0
     problems: list[str] = field(default_factory=list)
+    warc_files: int = 0  # WARC files its manifest lists, checked (articles folders)
+    warc_records: int = 0
 
     def problem(self, text: str) -> None:
         self.problems.append(text)
@@ -107,7 +113,26 @@ def verify(store: Store) -> list[FolderCheck]:
         kind = SCHEMA_KINDS.get(dataset)
         for part in parts:
             _check_part(store, check, part, kind, schemas)
+    _check_warc(store, checks)
     return checks
+
+
+def _check_warc(store: Store, checks: list[FolderCheck]) -> None:
+    """The archive's problems go to the articles folder of the run they belong to (a folder of their own if none)."""
+    archive = check_archive(store)
+    by_run = {c.run_id: c for c in checks if c.dataset == "articles"}
+    for run_id, files in archive.files.items():
+        if run_id in by_run:
+            by_run[run_id].warc_files, by_run[run_id].warc_records = files, archive.records.get(run_id, 0)
+    for run_id, (dt, files) in archive.unfinished.items():
+        check = FolderCheck("warc", dt, run_id, status="unfinished")
+        check.problems.append(f"no run folder with {SUCCESS}: the run did not finish, its {files} WARC files are not counted")
+        checks.append(check)
+    for run_id, dt, problem in archive.problems:
+        if run_id not in by_run:
+            by_run[run_id] = FolderCheck("warc", dt, run_id)
+            checks.append(by_run[run_id])
+        by_run[run_id].problem(problem)
 
 
 def _check_part(store: Store, check: FolderCheck, part: dict[str, Any], kind: str | None, schemas: _Schemas) -> None:
@@ -149,6 +174,8 @@ def table(checks: list[FolderCheck]) -> str:
         lines += [f"{c.dataset}/dt={c.dt}/run={c.run_id}: {p}" for p in c.problems]
     ok = sum(c.status == "ok" for c in checks)
     lines.append(f"{ok} of {len(checks)} run folders ok, {sum(c.records for c in checks if c.status == 'ok')} records")
+    if warc := sum(c.warc_files for c in checks):
+        lines.append(f"archive: {warc} WARC files listed and checked, {sum(c.warc_records for c in checks)} WARC records")
     if failed := [c for c in checks if c.run_failed]:
         lines.append(f"{len(failed)} run(s) failed (their data is whole; _FAILED says why): "
                      + ", ".join(c.run_id for c in failed))

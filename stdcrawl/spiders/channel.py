@@ -35,6 +35,7 @@ from stdcrawl import events, failures
 from stdcrawl.channels import Channel, find_channel, is_labelled
 from stdcrawl.clock import utc_now
 from stdcrawl.events import Page
+from stdcrawl.downloadermiddlewares.archive import ARCHIVED
 from stdcrawl.downloadermiddlewares.damaged import DAMAGED
 from stdcrawl.extract import NotAnArticle, extract_article, extract_listing, extract_navigation
 from stdcrawl.extract.listing import ListEntry
@@ -424,6 +425,8 @@ class StdailySpider(scrapy.Spider):
         article.summary = summary
         article.crawled_at = utc_now()
         article.run_id = self.crawler.settings.get("STDCRAWL_RUN_ID")
+        if (archived := response.meta.get(ARCHIVED)) is not None:  # where the page's bytes are kept (WARC)
+            article.provenance = [archived.provenance()]
         return article
 
 

@@ -13,6 +13,11 @@ during a crawl through the :class:`ExportLedger` extension that owns it:
   disk full): the run stops with ``state_error`` and exit 1, the part stays in
   the lake *and* in the spool with its sidecar, and the next run commits it.
   Nothing stored is ever deleted because the state could not say so;
+- **a WARC file stored** (:mod:`stdcrawl.extensions.warcarchive`): the file and the
+  last archived copy of each URL it holds, in one transaction. A part is
+  committed only once every WARC file of the run written so far is stored, so
+  the provenance of a committed record always names a stored file; when one
+  is not, the part is kept in the spool like a part not stored;
 - **run facts**: a run's start, its finish (reason, counts, stats, whether its
   list walk was complete), its lake folders finished; parts of earlier runs
   recovered from the spool (through :class:`~stdcrawl.extensions.lakeruns.LakeRuns`);
@@ -56,7 +61,7 @@ from stdcrawl import events
 from stdcrawl.clock import utc_now
 from stdcrawl.paths import paths
 from stdcrawl.state.spool import Spool
-from stdcrawl.state.store import Export, Part, Run, Seen, StateError, StateStore
+from stdcrawl.state.store import CopyRow, Export, Part, Run, Seen, StateError, StateStore, WarcFile
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +86,10 @@ class Ledger:
     def commit_part(self, part: Part, exports: list[Export], *, run_id: str | None = None) -> int:
         """A stored part and the records it holds, all or nothing."""
         return int(self._write(f"part {part.key}", self.store.commit, exports, run_id or self.run_id, utc_now(), part))
+
+    def commit_warc(self, file: WarcFile, copies: Iterable[CopyRow], *, run_id: str | None = None) -> None:
+        """A WARC file stored in the lake, with the last copies of the URLs it holds, all or nothing."""
+        self._write(f"WARC file {file.key}", self.store.commit_warc, file, list(copies), run_id or self.run_id, utc_now())
 
     def start_run(self, run: Run) -> None:
         self._write(f"the start of run {run.run_id}", self.store.start_run, run)
@@ -228,6 +237,10 @@ class ExportLedger:
         storage = slot.storage
         exports = list(getattr(slot.exporter, "exported", None) or []) if slot.feed_options.get("stdcrawl_state") else []
         part = Part(storage.key, dataset, slot.itemcount, storage.size, storage.sha256)
+        if storage.stored and (waiting := _warc_waiting(self.crawler)):
+            # Its records' provenance may name those files: committed once they are stored (the next run).
+            self._keep(part, exports, storage.spooled, f"was stored, but WARC file(s) of the run are not ({', '.join(waiting)})")
+            return
         if storage.stored:
             try:
                 count = self.ledger.commit_part(part, exports)
@@ -282,3 +295,10 @@ class ExportLedger:
             self.stats.inc_value(events.STATE_COMMIT_FAILED)
         finally:
             self.store.close()
+
+
+def _warc_waiting(crawler: Crawler) -> list[str]:
+    """The run's WARC files not stored in the lake, after storing every one it can (none without an archive)."""
+    from stdcrawl.extensions.warcarchive import waiting  # the archive's extension uses this module
+
+    return waiting(crawler)

@@ -5,7 +5,8 @@ aliases, content hash, fingerprint, revision, published time, list summary,
 first and last seen, last exported, and whether a tombstone went out; per run
 its facts (finish reason, whether its list walk was complete, its counts and
 stats, whether its lake folders are finished); the lake parts stored; the
-articles a run could not get (pending).
+articles a run could not get (pending); the WARC files stored and, per URL, the
+last archived copy of its payload (so that an unchanged page is a revisit).
 
 This module reads and writes SQL; only the ledger (:mod:`stdcrawl.state.ledger`)
 calls the writing methods, in one transaction per stored feed part, so a crash
@@ -88,6 +89,24 @@ CREATE TABLE IF NOT EXISTS parts (
     sha256 TEXT NOT NULL,
     stored_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS warc_files (
+    key TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    records INTEGER NOT NULL,
+    responses INTEGER NOT NULL,
+    revisits INTEGER NOT NULL,
+    stored_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS warc_copies (
+    url TEXT PRIMARY KEY,
+    payload_digest TEXT NOT NULL,
+    key TEXT NOT NULL,
+    offset INTEGER NOT NULL,
+    record_id TEXT NOT NULL,
+    date TEXT NOT NULL
+);
 """
 
 
@@ -130,6 +149,22 @@ class Part:
     records: int
     bytes: int
     sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class WarcFile:
+    """A WARC file of the archive stored in the lake: ``key`` below the lake root."""
+
+    key: str
+    bytes: int
+    sha256: str
+    records: int
+    responses: int
+    revisits: int
+
+
+# The last archived copy of a URL: (url, payload digest, key, offset, record id, WARC-Date).
+CopyRow = tuple[str, str, str, int, str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,6 +383,43 @@ class StateStore:
             "SELECT key, dataset, records, bytes, sha256 FROM parts WHERE run_id = ? ORDER BY key", (run_id,)
         )
         return [Part(*row) for row in rows]
+
+    def commit_warc(self, file: WarcFile, copies: Iterable[CopyRow], run_id: str, at: str) -> None:
+        """Record one stored WARC file and the last copies of the URLs it holds, all or nothing.
+
+        A copy replaces a URL's last copy only when it is as recent or more
+        (a dead run's file stored late never hides a newer copy).
+        """
+        with self._transaction():
+            self.db.execute(
+                "INSERT OR REPLACE INTO warc_files (key, run_id, bytes, sha256, records, responses, revisits, stored_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (file.key, run_id, file.bytes, file.sha256, file.records, file.responses, file.revisits, at),
+            )
+            self.db.executemany(
+                "INSERT INTO warc_copies (url, payload_digest, key, offset, record_id, date) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(url) DO UPDATE SET payload_digest = excluded.payload_digest, key = excluded.key, "
+                "offset = excluded.offset, record_id = excluded.record_id, date = excluded.date "
+                "WHERE excluded.date >= warc_copies.date",
+                list(copies),
+            )
+
+    def warc_files(self, run_id: str) -> list[WarcFile]:
+        """The WARC files this run stored (its articles manifest lists them), in key order."""
+        rows = self.db.execute(
+            "SELECT key, bytes, sha256, records, responses, revisits FROM warc_files WHERE run_id = ? ORDER BY key", (run_id,)
+        )
+        return [WarcFile(*row) for row in rows]
+
+    def warc_stored(self, key: str) -> bool:
+        return self.db.execute("SELECT 1 FROM warc_files WHERE key = ?", (key,)).fetchone() is not None
+
+    def last_copy(self, url: str) -> CopyRow | None:
+        """Where the last archived payload of this URL is, in a stored WARC file."""
+        row = self.db.execute(
+            "SELECT url, payload_digest, key, offset, record_id, date FROM warc_copies WHERE url = ?", (url,)
+        ).fetchone()
+        return tuple(row) if row else None
 
     def pending(self, channel: str | None) -> list[tuple[str, str | None]]:
         """(url, list summary) of the channel's articles a run could not get: the next run tries again."""
