@@ -209,7 +209,8 @@ class LakeRuns:
     def _finish(self, run: Run, run_report: dict[str, Any] | None = None) -> None:
         """Manifests (and this run's report), then _SUCCESS, for every folder of the run; then the run is complete."""
         parts = self.ledger.store.parts(run.run_id)
-        extra = {key: run_report[key] for key in ("monitors", "exit_status", "template_changes")} if run_report else {}
+        extra = ({key: run_report[key] for key in ("monitors", "exit_status", "template_changes")} if run_report
+                 else {"exit_status": run.exit_status})
         self._publish_schemas()
         for dataset in DATASETS:
             folder = run_folder(dataset, run.dt, run.run_id)
@@ -251,6 +252,8 @@ def _failed(run: Run, run_report: dict[str, Any] | None) -> list[str]:
         return list(run_report["failures"]) if run_report["exit_status"] else []
     if run.finish_reason != "finished":
         return [f"the run ended {run.finish_reason or 'killed'} and was finished by a later run"]
+    if run.exit_status:
+        return [f"the run exited {run.exit_status} and was finished by a later run (its _report.json is not written)"]
     return []
 
 

@@ -242,6 +242,8 @@ class WarcArchive:
             ledger.commit_warc(warc_file(file), copy_rows(copies))
         except CommitFailed as exc:
             self.stats.inc_value(events.STATE_COMMIT_FAILED)
+            if (export := self.crawler.get_extension(ExportLedger)) is not None:
+                export.stop("state_error")  # nothing more is exported while the state cannot record it
             return f"was stored, but {exc}"
         self.stats.inc_value(events.ARCHIVE_FILES_STORED)
         self.stats.inc_value(events.ARCHIVE_BYTES_STORED, file.size)

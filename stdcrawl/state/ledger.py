@@ -247,7 +247,7 @@ class ExportLedger:
             except CommitFailed as exc:
                 self._keep(part, exports, storage.spooled, f"was stored, but {exc}")
                 self.stats.inc_value(events.STATE_COMMIT_FAILED)
-                self._stop("state_error")
+                self.stop("state_error")
                 return
             if storage.spooled is not None:
                 self.spool.release(storage.spooled)
@@ -276,7 +276,7 @@ class ExportLedger:
             else "not kept: the next run fetches and exports them again",
         )
 
-    def _stop(self, reason: str) -> None:
+    def stop(self, reason: str) -> None:
         """Stop crawling: nothing more should be exported while the state cannot record it."""
         if self.crawler.crawling and self.crawler.engine is not None and self.crawler.engine.spider is not None:
             deferred_from_coro(self.crawler.engine.close_spider_async(reason=reason))

@@ -7,8 +7,10 @@ URLs, last content hash and fingerprint, revision, publication time and
 summary, whether it is deleted; the runs and their parts. Through the ledger
 (the state's one writer), one part at a time. What the lake cannot say is
 rebuilt conservatively: pending articles are not known (the next run walks
-every list to its end, so it finds them again), and the last run counts as one
-whose walk was not complete.
+every list to its end, so it finds them again), the last run counts as one
+whose walk was not complete, and the last archived copy of each URL is not known
+(the next crawl archives its pages in full rather than as revisits); the WARC
+files the manifests list are recorded.
 
 Refuses to write over a state store that knows anything already.
 """
@@ -25,7 +27,7 @@ from stdcrawl.lake import MANIFEST, SUCCESS, run_folder
 from stdcrawl.lake.stores import Store
 from stdcrawl.lake.verify import part_records, run_folders
 from stdcrawl.state.ledger import Ledger
-from stdcrawl.state.store import Export, Part, Run, StateError, StateStore
+from stdcrawl.state.store import Export, Part, Run, StateError, StateStore, WarcFile
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +69,9 @@ def rebuild(lake: Store, state_path: Path) -> Rebuilt:
         for main, folders in finished:
             ledger = Ledger(store, main["run_id"])
             ledger.start_run(Run(main["run_id"], main["spider"], main["channel"], main["dt"], main["started_at"], None, None, {}, False))
+            for warc in main.get("warc") or []:  # the run's archive, so a reextract finds it recorded
+                ledger.commit_warc(WarcFile(warc["key"], warc["bytes"], warc["sha256"], warc["records"], warc["responses"],
+                                            warc["revisits"]), [])
             for dataset in ("articles", "tombstones"):
                 for p in (folders.get(dataset) or {}).get("parts", []):
                     part = Part(p["key"], dataset, p["records"], p["bytes"], p["sha256"])

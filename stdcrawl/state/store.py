@@ -179,6 +179,7 @@ class Run:
     counts: dict[str, Any]
     complete: bool
     walk_complete: bool | None = None  # None: the run never said (it was killed)
+    exit_status: int | None = None  # what the run exited with; None: it never said
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,13 +350,13 @@ class StateStore:
         ).fetchone()
         return self._run(row) if row else None
 
-    _RUN = ("SELECT run_id, spider, channel, dt, started_at, finished_at, finish_reason, counts, complete, walk_complete "
-            "FROM runs")
+    _RUN = ("SELECT run_id, spider, channel, dt, started_at, finished_at, finish_reason, counts, complete, walk_complete, "
+            "exit_status FROM runs")
 
     @staticmethod
     def _run(r: tuple[Any, ...]) -> Run:
         walk = None if r[9] is None else bool(r[9])
-        return Run(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7] or "{}"), bool(r[8]), walk)
+        return Run(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7] or "{}"), bool(r[8]), walk, r[10])
 
     def history(self, spider: str, channel: str | None, limit: int) -> list[dict[str, Any]]:
         """The stats of the last runs of this spider and channel that finished normally, newest first."""
