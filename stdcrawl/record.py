@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, TypedDict
 
 
@@ -150,3 +150,15 @@ def legacy_content_hash(fields: dict[str, Any]) -> str:
     content["images"] = [{"url": i["url"], "caption": i["caption"], "credit": i["credit"]} for i in fields["images"]]
     encoded = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return "sha256:" + hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+
+
+_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def as_dict(record: Article | Tombstone | Rejected) -> dict[str, Any]:
+    """The record as the lake gets it: its fields in order, their values shared, not copied (they are
+    JSON-shaped already). ``dataclasses.asdict`` would copy every nested list and dict of every record."""
+    names = _NAMES.get(type(record))
+    if names is None:
+        names = _NAMES[type(record)] = tuple(f.name for f in fields(record))
+    return {name: getattr(record, name) for name in names}

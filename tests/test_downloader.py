@@ -39,7 +39,6 @@ from stdcrawl.config import validate
 from stdcrawl.downloadermiddlewares.damaged import DamagedPageMiddleware
 from stdcrawl.downloadermiddlewares.retryafter import RetryAfterInterrupted, RetryAfterMiddleware, retry_after
 from stdcrawl.downloadermiddlewares.robotstxtcap import RobotsTxtCapMiddleware, read_prefix, whole_lines
-from stdcrawl.downloadhandlers.http11 import HeaderCappedHTTP11DownloadHandler
 from stdcrawl.project import project_settings
 from stdcrawl.replica import faults, render
 from stdcrawl.replica.model import ReplicaConfig, SiteModel

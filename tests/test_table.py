@@ -13,7 +13,6 @@ import datetime as dt
 import gzip
 import hashlib
 import json
-import os
 import re
 import threading
 from collections.abc import Iterator

@@ -7,12 +7,11 @@ One exporter serves one feed part (Scrapy builds one per slot), so its
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from typing import Any
 
 from scrapy.exporters import CsvItemExporter, JsonItemExporter, JsonLinesItemExporter, XmlItemExporter
 
-from stdcrawl.record import Article, Rejected, Tombstone
+from stdcrawl.record import Article, Rejected, Tombstone, as_dict
 from stdcrawl.state import Export
 
 
@@ -50,7 +49,7 @@ class RecordingJsonLinesExporter(_Recording, JsonLinesItemExporter):
 
     def export_item(self, item: Any) -> None:
         if self.direct and isinstance(item, (Article, Tombstone, Rejected)):
-            self.file.write((json.dumps(asdict(item), ensure_ascii=False) + "\n").encode(self.encoding or "utf-8"))
+            self.file.write((json.dumps(as_dict(item), ensure_ascii=False) + "\n").encode(self.encoding or "utf-8"))
             if (export := export_of(item)) is not None:
                 self.exported.append(export)
             return

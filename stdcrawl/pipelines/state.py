@@ -23,7 +23,6 @@ store; the ledger writes it once the part is stored.
 
 from __future__ import annotations
 
-from dataclasses import fields
 from typing import Any
 
 from scrapy.crawler import Crawler
@@ -32,7 +31,7 @@ from scrapy.exceptions import DropItem
 
 from stdcrawl import events
 from stdcrawl.clock import utc_now
-from stdcrawl.record import Article, Rejected, Tombstone, legacy_content_hash
+from stdcrawl.record import Article, Rejected, Tombstone, as_dict, legacy_content_hash
 from stdcrawl.schema import Checker
 from stdcrawl.state import Known, Seen
 from stdcrawl.state.ledger import ExportLedger
@@ -79,7 +78,7 @@ class StatePipeline:
             item.id, item.url = known.id, known.url
             self.stats.inc_value(events.STATE_ADOPTED_ID)
         same = (known.content_hash == item.content_hash if known.hash_version == HASH_VERSION
-                else known.content_hash == legacy_content_hash({f.name: getattr(item, f.name) for f in fields(item)}))
+                else known.content_hash == legacy_content_hash(as_dict(item)))
         if same and not known.deleted:
             renewed = item.content_hash if known.hash_version != HASH_VERSION else None
             self.ledger.unchanged(Seen(known.id, met_at, renewed, item.fingerprint))
@@ -100,9 +99,9 @@ class StatePipeline:
             raise DropItem(f"{item.url} is gone and its tombstone went out already", log_level="INFO")
         item.id, item.url, item.aliases = known.id, known.url, list(known.aliases)
         item.revision, item.previous_content_hash = known.revision + 1, known.content_hash
-        if reasons := self.tombstones.reasons({f.name: getattr(item, f.name) for f in fields(item)}):
+        if reasons := self.tombstones.reasons(record := as_dict(item)):
             self.stats.inc_value(events.VALIDATE_REJECTED)
-            return Rejected(item.id, item.url, reasons, {f.name: getattr(item, f.name) for f in fields(item)}, utc_now(),
+            return Rejected(item.id, item.url, reasons, record, utc_now(),
                             run_id=item.run_id)
         self.stats.inc_value(events.STATE_DELETED)
         return item

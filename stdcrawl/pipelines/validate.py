@@ -12,7 +12,6 @@ state pipeline and checked there, against their own schema.
 from __future__ import annotations
 
 import logging
-from dataclasses import fields
 from typing import Any
 
 from scrapy.crawler import Crawler
@@ -20,7 +19,7 @@ from scrapy.statscollectors import StatsCollector
 
 from stdcrawl import events
 from stdcrawl.clock import utc_now
-from stdcrawl.record import Article, Rejected
+from stdcrawl.record import Article, Rejected, as_dict
 from stdcrawl.schema import Checker
 from stdcrawl.state.ledger import ExportLedger
 
@@ -42,7 +41,7 @@ class ValidatePipeline:
         if not isinstance(item, Article):
             return item
         # The record as the lake will see it; its values are JSON-shaped already, so no deep copy.
-        record = {f.name: getattr(item, f.name) for f in fields(item)}
+        record = as_dict(item)
         reasons = self.checker.reasons(record)
         if not reasons:
             return item

@@ -20,7 +20,6 @@ forbids). Each is a log line and a ``stdcrawl/spider/...`` counter
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 

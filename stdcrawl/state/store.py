@@ -339,7 +339,7 @@ class StateStore:
         """Runs whose lake folders are finished but whose changes the table does not hold yet, oldest first,
         with their exit status."""
         rows = self.db.execute(
-            f"SELECT run_id, exit_status FROM runs WHERE complete = 1 AND table_version IS NULL ORDER BY started_at")
+            "SELECT run_id, exit_status FROM runs WHERE complete = 1 AND table_version IS NULL ORDER BY started_at")
         return [(run, status) for run_id, status in rows if (run := self.run(run_id)) is not None]
 
     def last_run(self, spider: str, channel: str | None, before: str) -> Run | None:
