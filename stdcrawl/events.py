@@ -74,6 +74,9 @@ ARTICLES_REDIRECTED = _SPIDER + "articles/redirected"  # read at another URL of 
 ARTICLES_CHARSET_DAMAGE = _SPIDER + "articles/replacement_chars"  # pages with bytes no encoding read
 
 
+EXTRACT_WORKER_DIED = "stdcrawl/extract/worker_died"  # an extraction worker process died; its pages were read again
+
+
 def article_path(path: str) -> str:
     """Articles read by this extraction path (``selectors`` or ``text``)."""
     return f"{_SPIDER}articles/path/{path}"

@@ -39,6 +39,9 @@ STDCRAWL_KNOWN_STREAK = 10
 STDCRAWL_MAX_LIST_PAGES = 2000
 # "Now" for the re-check window, ISO 8601 (empty: the clock). For replicas whose time is not today.
 STDCRAWL_NOW = ""
+# Processes that read (extract) the pages beside the crawler, so its own core is left to Scrapy,
+# the pipelines and the export; 0 reads them in the crawler's process. The records are the same.
+STDCRAWL_EXTRACT_WORKERS = 1
 # Two texts whose SimHash fingerprints differ in at most this many of 64 bits are reported as near duplicates.
 STDCRAWL_NEAR_DUPLICATE_BITS = 6
 # A name for a resumable job (a long backfill): its queue is kept in <data dir>/jobs/<name>.
@@ -55,7 +58,22 @@ STDCRAWL_REEXTRACT_WARC: list[str] = []
 # Keep the current-articles Delta table (<lake>/stdaily/tables/articles) with every run.
 STDCRAWL_TABLE = True
 
+# Scrapy's in-memory stats without its per-lookup deprecation shim (stdcrawl/stats.py).
+STATS_CLASS = "stdcrawl.stats.StatsCollector"
+# Scrapy components that do nothing for this crawl, yet run on every request or every output:
+# no HTTP auth, no depth limit, URLs are matched by shape (stdcrawl.urls), meta copies are ours.
+SPIDER_MIDDLEWARES = {
+    "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
+    "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
+    "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None,
+}
+
+# The interpreter's cyclic garbage collector runs every this many new objects, not 700, and
+# leaves alone what is alive when the crawl starts (stdcrawl/extensions/collector.py); 0: Python's own.
+STDCRAWL_GC_THRESHOLD = 10_000
+
 EXTENSIONS = {
+    "stdcrawl.extensions.collector.GarbageCollector": 10,
     "stdcrawl.extensions.progress.Progress": 50,
     "stdcrawl.extensions.crawldelay.CrawlDelay": 60,
     "stdcrawl.state.ledger.ExportLedger": 100,
@@ -109,6 +127,7 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 RETRY_ENABLED = True
 RETRY_TIMES = 3
 DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,
     # First of all, and only in `stdcrawl reextract`: every request is answered from the WARC archive.
     "stdcrawl.downloadermiddlewares.replay.ReplayMiddleware": 50,
     # Above Scrapy's RetryMiddleware (550): a 429/503 with Retry-After pauses the site and is retried

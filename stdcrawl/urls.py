@@ -93,24 +93,52 @@ class ListURL:
         return f"{CANONICAL_BASE}/web/English/{name}"
 
 
+# An absolute or scheme-relative link with a plain host (no port, no user): most of the site's links.
+_ABSOLUTE = re.compile(r"(?:(https?):)?//([A-Za-z0-9.-]+)(/[^?#]*)?(?:[?#].*)?", re.IGNORECASE | re.DOTALL)
+# A path relative to the base's folder ("common_list_3.shtml", "2024-05/08/content_123456.html").
+_RELATIVE = re.compile(r"[^/:?#\\][^:?#\\]*(?:[?#].*)?", re.DOTALL)
+_URL_NOISE = str.maketrans("", "", "\t\r\n")  # dropped from anywhere in a URL, as browsers and urlsplit do
+
+
 def canonicalize(href: str, base: str | None = None) -> str | None:
     """Return ``https://www.stdaily.com/<path>`` for a link to the site, else None.
 
     ``href`` may be relative to ``base``. Links on any stdaily host over http or
     https are the same page (docs/site.md). Query and fragment are dropped.
+    A list page carries a hundred links, so the common shapes are resolved by
+    string work; the rest go through ``urljoin``, with the same result
+    (tests/test_urls.py compares the two on every shape).
     """
-    href = href.strip()
+    href = href.strip().translate(_URL_NOISE)
     if not href or href.startswith(("javascript:", "mailto:", "tel:", "data:", "#")):
         return None
     if href.startswith("/") and not href.startswith("//"):
         # Root-relative, the common case on the site: no need to parse a whole URL,
         # unless dot segments need resolving.
-        path = re.sub(r"/{2,}", "/", href.split("#", 1)[0].split("?", 1)[0])
+        path = _collapse(href.split("#", 1)[0].split("?", 1)[0])
         if "/." not in path:
             return CANONICAL_BASE + path
         base = base or CANONICAL_BASE
     elif href.startswith("//"):
         base = base or CANONICAL_BASE  # scheme-relative: the host is given, the scheme does not matter
+    if (absolute := _ABSOLUTE.fullmatch(href)) is not None:
+        path = _collapse(absolute[3] or "/")
+        web_base = not base or base.lower().startswith(("http:", "https:"))  # a scheme-relative link takes its scheme
+        if "/." not in path and (absolute[1] or web_base):
+            return CANONICAL_BASE + path if absolute[2].lower() in SITE_HOSTS else None
+    elif base and base.startswith(CANONICAL_BASE + "/") and _RELATIVE.fullmatch(href):
+        folder = base[len(CANONICAL_BASE) :].split("#", 1)[0].split("?", 1)[0].rsplit("/", 1)[0]
+        path = folder + "/" + href.split("#", 1)[0].split("?", 1)[0]
+        if "/." not in path:
+            return CANONICAL_BASE + _collapse(path)
+    return _canonicalize_slowly(href, base)
+
+
+def _collapse(path: str) -> str:
+    return re.sub(r"/{2,}", "/", path) if "//" in path else path
+
+
+def _canonicalize_slowly(href: str, base: str | None) -> str | None:
     absolute = urljoin(base, href) if base else href
     try:
         parts = urlsplit(absolute)

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 
@@ -110,3 +112,41 @@ def test_site_map_refuses_a_base_that_is_not_a_site_root(bad: str) -> None:
 def test_dot_segments_and_scheme_relative_links(href: str, canonical: str) -> None:
     assert canonicalize(href, "https://www.stdaily.com/web/English/node_410.html") == canonical
     assert canonicalize(href) == canonical
+
+
+# Every shape of link the fast paths of canonicalize() take, and their near misses that must not.
+_HREFS = [
+    "common_list_3.shtml", "node_410_2.html", "2024-05/08/content_123456.html", "content_1.html?spm=x#c",
+    "./common_list_3.shtml", "../WorldNews/common_list.shtml", "a/../b.html", "a/./b.html", ".hidden", "..",
+    "..x/y.html", "a//b.html", "a b.html", "a\tb.html", "a\nb.html", "a:b.html", "a\\b.html", "?page=2", "x#",
+    "https://www.stdaily.com", "https://www.stdaily.com/", "http://STDAILY.com/English//x.shtml",
+    "https://www.stdaily.com/English/../web/x.html", "https://www.stdaily.com:443/x.html",
+    "https://user@www.stdaily.com/x.html", "https://www.stdaily.com./x.html", "https://evil.example/x",
+    "//m.stdaily.com/x.html?q", "//evil.example/x.html", "///x.html", "http:///x.html", "https:x.html",
+    "HTTPS://M.STDAILY.COM/a/b/", "/web/English/./x.html", "/a//b/../c.html", "ftp://www.stdaily.com/x",
+    "https://www.stdaily.com/x.html#frag?not-query", "https://www.stdaily.com?q=1", "https://www.stdaily.com#f",
+]
+_BASES = [
+    None, "https://www.stdaily.com/web/English/node_410_2.html", "https://www.stdaily.com/English/WorldNews/",
+    "https://www.stdaily.com/a/b.html?x=/y/z#/w", "https://www.stdaily.com/", "ftp://www.stdaily.com/a/",
+    "https://evil.example/a/b.html", "HTTP://www.stdaily.com/a/b.html",
+]
+
+
+def _by_urljoin(href: str, base: str | None) -> str | None:
+    """The definition: browsers' noise dropped, the link resolved by urljoin, the host checked, slashes collapsed."""
+    href = href.strip().replace("\t", "").replace("\r", "").replace("\n", "")
+    if not href or href.startswith(("javascript:", "mailto:", "tel:", "data:", "#")):
+        return None
+    if href.startswith("/"):
+        base = base or "https://www.stdaily.com"
+    parts = urlsplit(urljoin(base, href) if base else href)
+    if parts.scheme not in ("http", "https") or (parts.hostname or "") not in ("www.stdaily.com", "stdaily.com", "m.stdaily.com"):
+        return None
+    return "https://www.stdaily.com" + (re.sub("/{2,}", "/", parts.path) or "/")
+
+
+@pytest.mark.parametrize("base", _BASES)
+def test_the_fast_paths_agree_with_urljoin_on_every_shape(base: str | None) -> None:
+    for href in _HREFS:
+        assert canonicalize(href, base) == _by_urljoin(href, base), (href, base)

@@ -6,7 +6,8 @@ families (legacy ``common_list`` and ``/web/`` ``node_<id>``), newest first ->
 the articles, recognised by their URL shapes. Each page kind has its callback
 and its errback; what the walk does next is decided by :mod:`stdcrawl.walk`,
 why a request failed by :mod:`stdcrawl.failures`, what a page says by
-:mod:`stdcrawl.extract`, whether two pages are one story by
+:mod:`stdcrawl.extract` (run by :mod:`stdcrawl.readers`, in worker processes
+by default), whether two pages are one story by
 :mod:`stdcrawl.stories`. Arguments and settings: :mod:`stdcrawl.spiders.options`.
 
 Every article request ends in exactly one place: an item (then exported,
@@ -36,8 +37,9 @@ from stdcrawl.clock import utc_now
 from stdcrawl.events import Page
 from stdcrawl.downloadermiddlewares.archive import ARCHIVED
 from stdcrawl.downloadermiddlewares.damaged import DAMAGED
-from stdcrawl.extract import NotAnArticle, extract_article, extract_listing, extract_navigation
+from stdcrawl.extract import NotAnArticle, extract_navigation
 from stdcrawl.extract.listing import ListEntry
+from stdcrawl.readers import ReaderCrashed, Readers
 from stdcrawl.record import Article, Tombstone
 from stdcrawl.spiders.options import CrawlOptions, UsageError, parse
 from stdcrawl.state.ledger import ExportLedger
@@ -47,6 +49,7 @@ from stdcrawl.walk import Fetch, Policy, Step, Walk, channel_lists, fallback_lis
 
 PARKED_BATCH = 500  # twin pairs released per idle: the queue never holds them all at once
 PERMANENT = frozenset({301, 308})  # a redirect that says the requested URL is another name of the page
+EXTRACTION_CRASHED = "extraction_crashed"  # the page killed an extraction worker twice (stdcrawl.readers)
 
 
 class StdailySpider(scrapy.Spider):
@@ -56,6 +59,7 @@ class StdailySpider(scrapy.Spider):
     default_channel: str | None = None
     options: CrawlOptions
     walk: Walk
+    readers: Readers
 
     def __init__(self, **args: Any) -> None:
         super().__init__()  # not **args: Scrapy would set each argument as an attribute (-a name=... renames the spider)
@@ -77,8 +81,14 @@ class StdailySpider(scrapy.Spider):
             spider.usage_error = str(exc)
         if problems:
             spider.usage_error = problems[0]
+        settings = crawler.settings
+        spider.readers = Readers(settings.getint("STDCRAWL_EXTRACT_WORKERS"), died=spider._worker_died,
+                                 gc_threshold=settings.getint("STDCRAWL_GC_THRESHOLD"))
         crawler.signals.connect(spider._on_idle, signal=signals.spider_idle)
         return spider
+
+    def _worker_died(self, why: str) -> None:
+        self._inc(events.EXTRACT_WORKER_DIED)
 
     # -- start -------------------------------------------------------------------------------
 
@@ -200,12 +210,20 @@ class StdailySpider(scrapy.Spider):
         # A list page that redirects (to the homepage, say) is a lost page, not a list: not followed.
         return self._get(page.url, self.parse_list, self.list_failed, meta={"dont_redirect": True}, page=page)
 
-    def parse_list(self, response: Response, page: ListURL) -> Iterator[Request]:
+    async def parse_list(self, response: Response, page: ListURL) -> AsyncIterator[Request]:
         if kind := response.meta.get(DAMAGED):  # its retries spent (DamagedPageMiddleware)
             self._inc(events.failed(Page.LIST, f"damaged_{kind}"))
-            yield from self._step(page, self.walk.page_failed(page, f"damaged_{kind}"))
+            for request in self._step(page, self.walk.page_failed(page, f"damaged_{kind}")):
+                yield request
             return
-        listing = extract_listing(response.body, page.url, content_type=_content_type(response))
+        try:
+            listing = await self.readers.listing(response.body, page.url, _content_type(response))
+        except ReaderCrashed as exc:
+            self.logger.warning("List page %s not read: %s", page.url, exc)
+            self._inc(events.failed(Page.LIST, EXTRACTION_CRASHED))
+            for request in self._step(page, self.walk.page_failed(page, EXTRACTION_CRASHED)):
+                yield request
+            return
         self._inc(events.LIST_PAGES)
         self._inc(events.LIST_OFFSITE_LINKS, listing.offsite_links)
         self._inc(events.LIST_OTHER_LINKS, listing.other_links)
@@ -219,7 +237,8 @@ class StdailySpider(scrapy.Spider):
             if page.page == 1:  # a first page without links means the markup changed
                 self._inc(events.LIST_EMPTY_FIRST)
                 self._sample("empty_list", page.url)
-        yield from self._step(page, self.walk.page_read(page, listing))
+        for request in self._step(page, self.walk.page_read(page, listing)):
+            yield request
 
     def list_failed(self, failure: Failure) -> Iterator[Request]:
         page: ListURL = _request(failure).cb_kwargs["page"]
@@ -279,6 +298,7 @@ class StdailySpider(scrapy.Spider):
             raise DontCloseSpider
 
     def closed(self, reason: str) -> None:
+        self.readers.close()
         if self.usage_error or not hasattr(self, "walk"):
             return
         stats = self.crawler.stats
@@ -301,8 +321,8 @@ class StdailySpider(scrapy.Spider):
 
     # -- articles ----------------------------------------------------------------------------------
 
-    def parse_article(self, response: Response, entry: ListEntry, twin: ListEntry | None = None) -> Iterator[Any]:
-        article = self._read(response, entry)
+    async def parse_article(self, response: Response, entry: ListEntry, twin: ListEntry | None = None) -> AsyncIterator[Any]:
+        article = await self._read(response, entry)
         if twin is None:
             if article is not None:
                 yield article
@@ -313,14 +333,15 @@ class StdailySpider(scrapy.Spider):
         self._inc(events.ARTICLES_REQUESTED)
         yield self._get(twin.url, self.parse_twin, self.twin_failed, entry=twin, first=article)
 
-    def parse_twin(self, response: Response, entry: ListEntry, first: Article) -> Iterator[Any]:
-        second = self._read(response, entry, pending=False)  # the first page is the story already
+    async def parse_twin(self, response: Response, entry: ListEntry, first: Article) -> AsyncIterator[Any]:
+        second = await self._read(response, entry, pending=False)  # the first page is the story already
         records = merge_twins(first, second) if second else [first]
         if second:
             self._inc(events.TWINS_MERGED if len(records) == 1 else events.TWINS_DIFFER)
             if len(records) == 2:
                 self.logger.warning("Twin pages %s and %s have different content: both kept", first.url, second.url)
-        yield from records
+        for record in records:
+            yield record
 
     def article_failed(self, failure: Failure) -> Iterator[Any]:
         request = _request(failure)
@@ -367,7 +388,7 @@ class StdailySpider(scrapy.Spider):
         self._sample("pending", url)
         self._outcome("pending")
 
-    def _read(self, response: Response, entry: ListEntry, *, pending: bool = True) -> Article | None:
+    async def _read(self, response: Response, entry: ListEntry, *, pending: bool = True) -> Article | None:
         requested = response.meta["canonical"]
         if kind := response.meta.get(DAMAGED):  # its retries spent: never exported as a whole page
             self.logger.warning("The article %s stayed damaged (%s) after its retries", requested, kind)
@@ -391,7 +412,12 @@ class StdailySpider(scrapy.Spider):
             self.walk.seen.add(url_key(url))
             summary = None  # the list's summary is the requested story's
         try:
-            article = extract_article(response.body, url, content_type=_content_type(response))
+            article = await self.readers.article(response.body, url, _content_type(response))
+        except ReaderCrashed as exc:
+            self.logger.warning("Article %s not read: %s", url, exc)
+            self._inc(events.failed(Page.ARTICLE, EXTRACTION_CRASHED))
+            self._unread(requested, entry, EXTRACTION_CRASHED, pending)
+            return None
         except NotAnArticle as exc:
             self.logger.warning("Not an article: %s (%s)", url, exc)
             self._inc(events.ARTICLES_NOT_ARTICLE)
