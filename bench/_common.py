@@ -53,25 +53,48 @@ class Crawl:
     span: float  # seconds from the crawl's first request to its last, at the replica
     returncode: int
     output: str
+    crawler_rss_mb: float | None = None  # the crawler process's own peak (VmHWM), when watched
+
 
     @property
     def pages_per_second(self) -> float:
         return self.requests / self.span if self.span else 0.0
 
 
-def run(cmd: list[str], replica: Any, cwd: Path = ROOT, env: dict[str, str] | None = None) -> Crawl:
+def run(cmd: list[str], replica: Any, cwd: Path = ROOT, env: dict[str, str] | None = None,
+        watch_memory: bool = False) -> Crawl:
+    """A crawl to its end. ``max_rss_mb`` is the largest peak of the crawler and its helper processes (wait4);
+    with ``watch_memory`` also the crawler's own peak, read from /proc every 20 ms until it exits."""
     before = len(replica.requests)
     started = time.monotonic()
+    own: float | None = None
     with tempfile.TemporaryFile("w+") as out:
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, text=True, env=env)
-        _, status, usage = os.wait4(proc.pid, 0)
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG if watch_memory else 0)
+            if pid:
+                break
+            own = _high_water_mb(proc.pid) or own
+            time.sleep(0.02)
         wall = time.monotonic() - started
         out.seek(0)
         output = out.read()
     served = replica.requests[before:]
     span = served[-1].at - served[0].at if len(served) > 1 else 0.0
     return Crawl(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, len(served), span,
-                 os.waitstatus_to_exitcode(status), output)
+                 os.waitstatus_to_exitcode(status), output, own)
+
+
+def _high_water_mb(pid: int) -> float | None:
+    """The peak resident set of a live process (VmHWM), None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
 
 
 def stdcrawl_command(site_url: str, data_dir: Path, *args: str, **settings: str) -> list[str]:

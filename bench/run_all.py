@@ -72,8 +72,9 @@ def table(r: dict[str, dict]) -> str:
         ("incremental", f"{big} articles: unchanged re-run {i['archives'][big]['unchanged']['requests']} requests; "
                         f"+10 new {i['archives'][big]['new_10']['requests']}; +100 new {i['archives'][big]['new_100']['requests']}; "
                         f"same for 1,000: {not i['grows_with_archive']}"),
-        ("memory", f"peak RSS {m['peak_rss_mb']} MB, {m['bytes_kept_per_article']} bytes kept per article "
-                   f"(goal: 20,000 under {m['goal_mb_at_20000']} MB)"),
+        ("memory", f"the crawler's peak RSS {m['peak_rss_mb']} MB, {m['bytes_kept_per_article']} bytes kept per article "
+                   f"(goal: 20,000 under {m['goal_mb_at_20000']} MB); the largest process of the run (the table's "
+                   f"committer) {m['largest_process_rss_mb']} MB"),
         ("state", ", ".join(f"{n}: insert {v['insert_us']} us, lookup {v['lookup_us']} us, {v['size_mb']} MB" for n, v in s["sizes"].items())),
         ("faults", f"{len(f['rows'])} cases (faults, kill -9 points): lost {f['lost']}, duplicated {f['duplicated']}, "
                    f"off-site requests {f['off_site']}"),

@@ -12,8 +12,6 @@ from array import array
 from bisect import bisect_left
 from hashlib import blake2b
 
-import numpy as np
-
 _WORD = re.compile(r"\w+")
 # On ASCII text the words of _WORD, lower-cased, by one translation: every byte that is no
 # word character ([A-Za-z0-9_]) becomes a space, capitals become small letters.
@@ -47,6 +45,10 @@ def simhash(text: str) -> int:
     it against the definition written out bit by bit, and across processes
     with different ``PYTHONHASHSEED``.
     """
+    # numpy (11 MB resident) is loaded by the first call: in the extraction workers, not in the crawler,
+    # which only compares fingerprints.
+    import numpy as np
+
     grams = _grams(text)
     counts = np.zeros(64, dtype=np.int64)
     for at in range(0, len(grams), _CHUNK):

@@ -23,8 +23,8 @@ from stdcrawl import cli
 from stdcrawl.state import store as state
 from stdcrawl.feeds import exporters, storages
 from stdcrawl.lake import stores
+from stdcrawl.extensions import currenttable
 from stdcrawl.spiders import channel
-from stdcrawl.table import current
 
 
 def die() -> None:
@@ -70,13 +70,13 @@ def main() -> int:
     elif point == "finish":
         stores.LocalStore.put = countdown(n, stores.LocalStore.put)
     elif point in ("table-before", "table-after"):
-        commit = current.CurrentArticles.commit_run
+        commit = currenttable.CurrentTable._run_committer
         if point == "table-before":
-            current.CurrentArticles.commit_run = countdown(n, commit)  # type: ignore[method-assign]
+            currenttable.CurrentTable._run_committer = countdown(n, commit)  # type: ignore[method-assign]
         else:
             made = 0
 
-            def commit_then_die(self: current.CurrentArticles, *args: Any, **kwargs: Any) -> Any:
+            def commit_then_die(self: currenttable.CurrentTable, *args: Any, **kwargs: Any) -> Any:
                 nonlocal made
                 result = commit(self, *args, **kwargs)
                 made += 1
@@ -84,7 +84,7 @@ def main() -> int:
                     die()
                 return result
 
-            current.CurrentArticles.commit_run = commit_then_die  # type: ignore[method-assign]
+            currenttable.CurrentTable._run_committer = commit_then_die  # type: ignore[method-assign]
     elif point.startswith("stored-"):
         dataset, put = point.removeprefix("stored-"), storages.LocalFeedStorage._put
         stored = 0

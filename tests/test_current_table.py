@@ -158,3 +158,52 @@ def test_a_failed_run_is_told_apart_by_every_reader(tmp_path: Path) -> None:
     verify = subprocess.run([sys.executable, "-m", "stdcrawl", "lake", "verify", str(data / "lake")], cwd=ROOT,
                             capture_output=True, text=True, timeout=60)
     assert verify.returncode == 3 and "1 run(s) failed" in verify.stdout, verify.stdout
+
+
+SITECUSTOMIZE = """
+import atexit, os, signal, sys
+if "stdcrawl.table.committer" in sys.orig_argv and os.environ.get("KILL_THE_COMMITTER"):
+    os.kill(os.getpid(), signal.SIGKILL)  # as the kernel's OOM killer would
+if sys.orig_argv[1:4] == ["-m", "stdcrawl", "crawl"] and os.environ.get("MODULES_TO"):
+    atexit.register(lambda: open(os.environ["MODULES_TO"], "w").write("\\n".join(sorted(sys.modules))))
+"""
+
+
+def hooks(tmp_path: Path) -> str:
+    """A folder for PYTHONPATH whose sitecustomize.py runs in the crawler and in every process it starts."""
+    folder = tmp_path / "hooks"
+    folder.mkdir(exist_ok=True)
+    (folder / "sitecustomize.py").write_text(SITECUSTOMIZE)
+    return str(folder)
+
+
+def test_the_crawler_never_loads_pyarrow_or_delta_rs_its_committer_does(tmp_path: Path) -> None:
+    data, modules = tmp_path / "data", tmp_path / "modules.txt"
+    with ReplicaServer(ReplicaConfig(articles=30, others=3)) as replica:
+        run = stdcrawl_crawl(data, site_url=replica.url, env={"PYTHONPATH": hooks(tmp_path), "MODULES_TO": str(modules)})
+        stories = len(expected_records(replica.model))
+    assert run.returncode == 0, run.output[-3000:]
+    loaded = set(modules.read_text().split())
+    assert {"stdcrawl.spiders.channel", "stdcrawl.extensions.currenttable"} <= loaded  # the crawler's own modules
+    assert not {name for name in loaded if name.split(".")[0] in ("pyarrow", "deltalake", "numpy")}
+    assert len(arrow_table(DeltaTable(str(data / TABLE)), columns=["id"])) == stories
+
+
+def test_a_committer_killed_mid_commit_fails_the_run_loudly_and_the_next_run_commits_it(tmp_path: Path) -> None:
+    data, path = tmp_path / "data", hooks(tmp_path)
+    config = ReplicaConfig(articles=40, others=4)
+    with ReplicaServer(config) as replica:
+        killed = stdcrawl_crawl(data, site_url=replica.url, now=evening(replica.model, 0),
+                                env={"PYTHONPATH": path, "KILL_THE_COMMITTER": "1"})
+        assert killed.returncode == 1, killed.output[-3000:]
+        assert killed.stats["stdcrawl/table/commit_failed"] == 1 and "stdcrawl/table/runs_committed" not in killed.stats
+        errors = [line for line in killed.output.splitlines() if "ERROR" in line and "table" in line]
+        assert len(errors) == 1 and "committer ended with exit status -9" in errors[0], errors
+        after = stdcrawl_crawl(data, site_url=replica.url, now=evening(replica.model, 0), env={"PYTHONPATH": path})
+        assert after.returncode == 0, after.output[-3000:]
+        assert after.stats["stdcrawl/table/runs_committed"] == 2  # the killed run's, then its own
+        truth = truth_of(replica.model)
+    table = DeltaTable(str(data / TABLE))
+    assert {i: h for i, (h, _) in rows(table).items()} == truth
+    runs = [h["stdcrawl.run_id"] for h in table.history() if h.get("stdcrawl.run_id")]
+    assert len(runs) == len(set(runs)) == 2

@@ -144,7 +144,7 @@ class RunArchive:
         self._next = 1 + max((int(m[1].split(".")[0]) for p in self._existing()
                               if (m := _FINAL.fullmatch(p.name) or _TEMP.fullmatch(p.name))), default=-1)
         self._file: _Open | None = None
-        self._copies: dict[str, dict[str, Copy]] = {}  # URL -> payload digest -> copy, this run
+        self._copies: dict[tuple[str, str], Copy] = {}  # (URL, payload digest) -> copy, this run: one entry a page
         self._broken: str | None = None
         self._closed = False
         self._level = compression_level
@@ -155,6 +155,11 @@ class RunArchive:
         return self._folder.iterdir() if self._folder.is_dir() else iter(())
 
     # -- writing --------------------------------------------------------------------------
+
+    def copy_of(self, stored: Stored) -> Copy:
+        """``stored.copy``, as the very object this writer keeps for the URL when it keeps one (one per page, not two)."""
+        kept = self._copies.get((stored.url, stored.payload_digest))
+        return kept if kept is not None else stored.copy
 
     def write(self, exchange: Exchange, last: Copy | None = None) -> Stored:
         """Archive one exchange: a ``request`` record, then a ``response`` (or ``revisit``) record.
@@ -215,16 +220,16 @@ class RunArchive:
         if original is None:
             file.responses += 1
             if exchange.body:
-                self._copies.setdefault(exchange.url, {})[digest] = stored.copy
+                self._copies[exchange.url, digest] = stored.copy
         else:
             file.revisits += 1
         return stored
 
     def _original(self, url: str, digest: str, last: Copy | None) -> Copy | None:
         """The archived copy of this payload to refer to, if any. An empty body is never a revisit: it costs nothing."""
-        known = self._copies.get(url)
-        if known and digest in known:
-            return known[digest]
+        known = self._copies.get((url, digest))
+        if known is not None:
+            return known
         if last is not None and last.payload_digest == digest and digest != _EMPTY:
             return last
         return None

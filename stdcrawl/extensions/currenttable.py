@@ -19,36 +19,48 @@ parts or archives in the spool is committed by the run that recovers it). A tabl
 ERROR line and ``stdcrawl/table/commit_failed``; the run fails (exit 1) and the
 next run catches the table up. After each commit, the maintenance policy of
 :mod:`stdcrawl.table.maintenance` (compaction, checkpoints, vacuum) runs when
-its version says so. Off with ``STDCRAWL_TABLE=false`` and in ad-hoc runs.
+its version says so. Each run's commit and maintenance are done by a process
+of their own (:mod:`stdcrawl.table.committer`), which reads the run's parts from
+the lake: the crawler never loads pyarrow or delta-rs, nor holds the run's rows.
+Its log lines and counters become the crawl's. Off with ``STDCRAWL_TABLE=false``
+and in ad-hoc runs.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import subprocess
+import sys
 from typing import Any
 
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
+import stdcrawl
 from stdcrawl import events, report
 from stdcrawl.extensions.warcarchive import waiting
-from stdcrawl.lake.stores import Store, open_store
-from stdcrawl.lake.verify import part_records
-from stdcrawl.paths import paths
 from stdcrawl.state import Run
 from stdcrawl.state.ledger import CommitFailed, ExportLedger
-from stdcrawl.table import CurrentArticles, TableError
 
 logger = logging.getLogger(__name__)
 
 
+class CommitterFailed(Exception):
+    """The committer process could not commit a run (its reason, on one line)."""
+
+
 class CurrentTable:
-    def __init__(self, crawler: Crawler, table: CurrentArticles, lake: Store, run_id: str) -> None:
+    # The committer: stdcrawl.table.committer, in a process of its own, so that pyarrow, delta-rs and the
+    # run's rows never take the crawler's memory.
+    command: tuple[str, ...] = ("-m", "stdcrawl.table.committer")  # after the interpreter
+
+    def __init__(self, crawler: Crawler, settings: dict[str, Any], run_id: str) -> None:
         self.crawler = crawler
         self.stats = crawler.stats
-        self.table = table
-        self.lake = lake
+        self.settings = settings
         self.run_id = run_id
 
     @classmethod
@@ -56,9 +68,9 @@ class CurrentTable:
         settings = crawler.settings
         if not settings.getbool("STDCRAWL_TABLE") or settings.getbool("STDCRAWL_ADHOC"):
             raise NotConfigured
-        where = paths(settings)
-        table = CurrentArticles.in_lake(where.lake, settings, stats=crawler.stats)
-        ext = cls(crawler, table, open_store(where.lake, settings), settings.get("STDCRAWL_RUN_ID"))
+        # What reaches the lake and the table (credentials included: they go down a pipe, never onto argv).
+        lake_settings = {name: _plain(settings.get(name)) for name in settings if name.startswith(("STDCRAWL_", "AWS_"))}
+        ext = cls(crawler, lake_settings, settings.get("STDCRAWL_RUN_ID"))
         crawler.signals.connect(ext.feed_exporter_closed, signal=signals.feed_exporter_closed)
         return ext
 
@@ -81,24 +93,53 @@ class CurrentTable:
             if this is not None and whole:
                 status = report.build(self.stats.get_stats(), self.run_id, this.spider)["exit_status"]
                 self._commit(this, "ok" if status == 0 else "failed")
-        except (TableError, CommitFailed, OSError) as exc:
+        except (CommitterFailed, CommitFailed, OSError) as exc:
             logger.error("The current-articles table was not updated (%s): the next run catches it up", exc)
             self.stats.inc_value(events.TABLE_COMMIT_FAILED)
 
     def _commit(self, run: Run, status: str) -> None:
         export = self.ledger
         assert export is not None and export.ledger is not None
-        articles: list[dict[str, Any]] = []
-        tombstones: list[dict[str, Any]] = []
-        for part in export.ledger.store.parts(run.run_id):
-            if part.dataset in ("articles", "tombstones"):
-                (articles if part.dataset == "articles" else tombstones).extend(part_records(self.lake.get(part.key)))
-        result = self.table.commit_run(run.run_id, articles, tombstones, channel=run.channel, status=status,
-                                       metadata={"spider": run.spider, "dt": run.dt})
-        version = result.version if result.version is not None else self.table.version_of_run(run.run_id)
-        export.ledger.table_committed(run.run_id, version if version is not None else -1)
+        parts = [{"key": part.key, "dataset": part.dataset} for part in export.ledger.store.parts(run.run_id)
+                 if part.dataset in ("articles", "tombstones")]
+        job = {"settings": self.settings, "parts": parts, "run": {"run_id": run.run_id, "channel": run.channel,
+                                                                   "spider": run.spider, "dt": run.dt, "status": status}}
+        answer = self._run_committer(job)
+        version = answer.get("version")
+        export.ledger.table_committed(run.run_id, version if isinstance(version, int) else -1)
         if run.run_id == self.run_id:
             self.stats.set_value(events.TABLE_VERSION, version)
-        self.stats.inc_value(events.TABLE_RUNS_COMMITTED)
-        if result.version is not None:
-            self.table.maintain(result.version)
+
+    def _run_committer(self, job: dict[str, Any]) -> dict[str, Any]:
+        """One job done by the committer process: its answer, its log lines logged here, its counters added."""
+        # The committer imports this very package, wherever it came from (a scrapyd egg is on no path of its own).
+        package_root = os.path.dirname(os.path.dirname(os.path.abspath(stdcrawl.__file__)))
+        path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
+        proc = subprocess.run([sys.executable, *self.command], input=json.dumps(job, default=str), capture_output=True, text=True,
+                              env={**os.environ, "PYTHONPATH": path}, check=False)
+        stray = []
+        for line in proc.stderr.splitlines():
+            try:
+                record = json.loads(line)
+                logging.getLogger(record["name"]).log(record["level"], "%s", record["message"])
+            except (ValueError, KeyError, TypeError):
+                stray.append(line)
+        try:
+            answer = json.loads(proc.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            for line in stray:
+                logger.debug("table committer: %s", line)
+            last = next((line.strip() for line in reversed(stray) if line.strip()), "no message")
+            raise CommitterFailed(f"the table's committer ended with exit status {proc.returncode}: {last[:300]}") from None
+        for key, count in answer.get("counters", {}).items():
+            self.stats.inc_value(key, count)
+        if "error" in answer:
+            raise CommitterFailed(answer["error"])
+        return dict(answer)
+
+
+def _plain(value: Any) -> Any:
+    """A setting's value as JSON can carry it: paths as strings; other objects are not the lake's settings."""
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    return value if isinstance(value, (str, int, float, bool, type(None), list, dict)) else None

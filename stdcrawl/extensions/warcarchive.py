@@ -42,6 +42,7 @@ read from it has ``provenance: []``), a file not stored
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -106,7 +107,7 @@ def recover_run(store: Store, spool: Spool, ledger: Ledger, run_id: str, dt: str
         file, copies = describe(path, key)
         if sidecar and sidecar.get("sha256") not in (None, file.sha256):
             raise ArchiveError(f"spooled WARC file {path} does not match its sidecar's SHA-256: left in the spool")
-        store.put(key, path.read_bytes())
+        store.put_file(key, path)
         ledger.commit_warc(warc_file(file), copy_rows(copies), run_id=run_id)
         spool.release_warc(path)
         stored += 1
@@ -193,7 +194,7 @@ class WarcArchive:
             logger.error("Response not archived: %s", exc)
             self.stats.inc_value(events.ARCHIVE_WRITE_FAILED)
             return None
-        self._copies.setdefault(stored.key, {})[stored.url] = stored.copy
+        self._copies.setdefault(stored.key, {})[stored.url] = self.archive.copy_of(stored)
         self.stats.inc_value(events.ARCHIVE_REVISITS if stored.revisit else events.ARCHIVE_RESPONSES)
         if len(self.archive.files) > self._shipped:
             self._ship()
@@ -217,7 +218,7 @@ class WarcArchive:
         self._shipped = len(self.archive.files)
 
     def _put(self, file: ArchivedFile) -> None:
-        self.lake_store.put(file.key, Path(file.path).read_bytes())
+        self.lake_store.put_file(file.key, Path(file.path))
 
     def _collect(self, *, wait: bool) -> None:
         """Commit the uploads that are done (all of them, waiting, with ``wait``), in order."""
@@ -306,7 +307,7 @@ class WarcArchive:
                 continue  # stored by the run that wrote it (or an earlier reextract)
             try:
                 file, copies = describe(path, key)
-                self.lake_store.put(key, path.read_bytes())
+                self.lake_store.put_file(key, path)
             except Exception as exc:  # any failure of the store: as for the run's own files
                 self._import_failed(key, path, f"could not be stored ({type(exc).__name__}: "
                                                f"{str(exc).splitlines()[0] if str(exc) else ''})")
@@ -323,7 +324,7 @@ class WarcArchive:
         copy = self.spool.folder(self.run_id) / key
         try:
             copy.parent.mkdir(parents=True, exist_ok=True)
-            copy.write_bytes(path.read_bytes())
+            shutil.copyfile(path, copy)
             self.spool.keep_warc(copy, {"key": key, "why": why})
             logger.error("WARC file %s %s: a copy is kept in the spool; the next run stores it before crawling", key, why)
         except OSError as err:

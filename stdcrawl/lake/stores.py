@@ -23,6 +23,7 @@ from stdcrawl.lake import LakeURI
 
 class Store(Protocol):
     def put(self, key: str, data: bytes) -> None: ...
+    def put_file(self, key: str, path: Path) -> None: ...
     def get(self, key: str) -> bytes: ...
     def exists(self, key: str) -> bool: ...
     def keys(self, prefix: str) -> Iterator[str]: ...
@@ -65,6 +66,11 @@ class LocalStore:
     def put(self, key: str, data: bytes) -> None:
         write_atomically(self.root / key, data)
 
+    def put_file(self, key: str, path: Path) -> None:
+        """Store a file's bytes, read a block at a time (a WARC file is up to its roll size)."""
+        with path.open("rb") as source:
+            write_atomically(self.root / key, source)
+
     def get(self, key: str) -> bytes:
         return (self.root / key).read_bytes()
 
@@ -105,6 +111,11 @@ class S3Store:
 
     def put(self, key: str, data: bytes) -> None:
         self.client.put_object(Bucket=self.bucket, Key=self.prefix + key, Body=data)
+
+    def put_file(self, key: str, path: Path) -> None:
+        """Store a file's bytes in one PUT, streamed from the file (botocore reads it a block at a time)."""
+        with path.open("rb") as body:
+            self.client.put_object(Bucket=self.bucket, Key=self.prefix + key, Body=body)
 
     def get(self, key: str) -> bytes:
         return self.client.get_object(Bucket=self.bucket, Key=self.prefix + key)["Body"].read()
