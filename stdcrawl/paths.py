@@ -13,10 +13,12 @@ second data dir or a moved state store changes in one place.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import stdcrawl
 from stdcrawl.lake import LakeURI
 
 
@@ -49,3 +51,13 @@ def paths(settings: Any) -> Paths:
     state = settings.get("STDCRAWL_STATE_PATH")
     lake = settings.get("STDCRAWL_LAKE_URI") or str(data_dir / "lake")
     return Paths(data_dir, Path(state) if state else data_dir / "state.sqlite", LakeURI.parse(lake))
+
+
+def child_env() -> dict[str, str]:
+    """The environment for a Python process of this package (an extraction worker, the table's committer).
+
+    This very package comes first on its ``PYTHONPATH``, wherever it was loaded
+    from: a scrapyd egg is on no path of its own.
+    """
+    package_root = os.path.dirname(os.path.dirname(os.path.abspath(stdcrawl.__file__)))
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)}

@@ -38,8 +38,8 @@ import sys
 from collections.abc import Callable
 from typing import Any, BinaryIO, TypeVar, cast
 
-import stdcrawl
 from stdcrawl.extract import Listing, extract_article, extract_listing
+from stdcrawl.paths import child_env
 from stdcrawl.record import Article
 
 logger = logging.getLogger(__name__)
@@ -134,12 +134,8 @@ class _Worker:
     command: tuple[str, ...] = ("-m", "stdcrawl.readers")  # after the interpreter
 
     def __init__(self, gc_threshold: int = 0) -> None:
-        # The worker imports this very package, wherever it came from (a scrapyd egg is on no path of its own).
-        package_root = os.path.dirname(os.path.dirname(os.path.abspath(stdcrawl.__file__)))
-        path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
         self.process = subprocess.Popen([sys.executable, *self.command, str(gc_threshold)], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, start_new_session=True,
-                                        env={**os.environ, "PYTHONPATH": path})
+                                        stdout=subprocess.PIPE, start_new_session=True, env=child_env())
         self._waiting: dict[int, asyncio.Future[Any]] = {}
         self._ids = 0
         self._buffer = bytearray()

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from warcio.archiveiterator import ArchiveIterator
 
 from stdcrawl.lake.stores import LocalStore
 from stdcrawl.lake.verify import records
@@ -114,3 +115,23 @@ def arrow_table(table: Any, columns: list[str] | None = None, partitions: list[t
     """A Delta table read into Arrow without pyarrow's scanner threads, which can outlive the interpreter and abort
     the process at exit (apache/arrow#34314, delta-io/delta-rs#2184)."""
     return table.to_pyarrow_dataset(partitions=partitions).to_table(columns=columns, use_threads=False)
+
+
+def warcio_records(path: Path) -> list[dict[str, Any]]:
+    """Every record of a file as warcio reads it, digests checked by warcio."""
+    out = []
+    with path.open("rb") as stream:
+        records = ArchiveIterator(stream, check_digests="raise")
+        for record in records:
+            http = record.http_headers
+            payload = record.raw_stream.read() if http is not None else record.content_stream().read()
+            out.append({
+                # Asked after the payload is read: warcio's offset call reads the record to its end.
+                "offset": records.get_record_offset(),
+                "type": record.rec_type,
+                "headers": dict(record.rec_headers.headers),
+                "all_headers": record.rec_headers.headers,
+                "http": http,
+                "payload": payload,
+            })
+    return out

@@ -25,8 +25,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from conftest import ROOT
-from warcio.archiveiterator import ArchiveIterator  # type: ignore[import-untyped]
+from conftest import ROOT, warcio_records
 
 from stdcrawl.archive import (
     REVISIT_PROFILE,
@@ -130,26 +129,6 @@ def write(root: Path, pages: list[Page], *, run: str = RUN, roll_size: int = 10*
 @pytest.fixture(scope="module")
 def written(model: SiteModel, tmp_path_factory: pytest.TempPathFactory) -> Written:
     return write(tmp_path_factory.mktemp("archive"), replica_pages(model) + hand_made())
-
-
-def warcio_records(path: Path) -> list[dict[str, Any]]:
-    """Every record of a file as warcio reads it, digests checked by warcio."""
-    out = []
-    with path.open("rb") as stream:
-        records = ArchiveIterator(stream, check_digests="raise")
-        for record in records:
-            http = record.http_headers
-            payload = record.raw_stream.read() if http is not None else record.content_stream().read()
-            out.append({
-                # Asked after the payload is read: warcio's offset call reads the record to its end.
-                "offset": records.get_record_offset(),
-                "type": record.rec_type,
-                "headers": dict(record.rec_headers.headers),
-                "all_headers": record.rec_headers.headers,
-                "http": http,
-                "payload": payload,
-            })
-    return out
 
 
 # -- what is written ---------------------------------------------------------------------

@@ -21,9 +21,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import ROOT, exported, stdcrawl_crawl
+from conftest import ROOT, exported, stdcrawl_crawl, warcio_records
 from test_s3 import CREDENTIALS, S3Server
-from warcio.archiveiterator import ArchiveIterator
 
 from stdcrawl.archive import read_provenance
 from stdcrawl.extract import extract_article
@@ -34,19 +33,6 @@ from stdcrawl.replica.server import LoggedRequest, ReplicaServer
 from stdcrawl.replica.truth import compare, expected_records
 from stdcrawl.state import StateStore
 from stdcrawl.urls import SiteMap
-
-
-def warc_records(path: Path) -> list[dict[str, Any]]:
-    """Every record of a file as warcio reads it (digests checked), the payload as archived (Content-Encoding kept)."""
-    out = []
-    with path.open("rb") as stream:
-        records = ArchiveIterator(stream, check_digests="raise")
-        for record in records:
-            http = record.http_headers
-            payload = record.raw_stream.read() if http is not None else record.content_stream().read()
-            out.append({"offset": records.get_record_offset(), "type": record.rec_type,
-                        "headers": dict(record.rec_headers.headers), "http": http, "payload": payload})
-    return out
 
 
 def manifest(data: Path, run_id: str) -> Any:
@@ -77,7 +63,7 @@ class Runs:
 
     def files(self, n: int) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
         """The WARC files run n's manifest lists, each with its records."""
-        return [(f, warc_records(self.data / "lake" / f["key"])) for f in manifest(self.data, self.ids[n])["warc"]]
+        return [(f, warcio_records(self.data / "lake" / f["key"])) for f in manifest(self.data, self.ids[n])["warc"]]
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +119,7 @@ def test_every_record_points_at_the_response_it_was_read_from(runs: Runs) -> Non
         twins += len(article["provenance"]) == 2
         for entry in article["provenance"]:
             if entry["warc"] not in by_file:
-                by_file[entry["warc"]] = {r["offset"]: r for r in warc_records(runs.data / "lake" / entry["warc"])}
+                by_file[entry["warc"]] = {r["offset"]: r for r in warcio_records(runs.data / "lake" / entry["warc"])}
             record = by_file[entry["warc"]][entry["offset"]]
             assert record["type"] == "response"
             assert record["headers"]["WARC-Target-URI"] == entry["url"]
@@ -211,7 +197,7 @@ def test_lake_verify_checks_the_warc_files(runs: Runs, tmp_path: Path, damage: s
         path.write_bytes(data[:-100])
     elif damage == "corrupt":
         # A response record whose bytes changed, with a manifest that agrees: only reading the records tells.
-        records = warc_records(path)
+        records = warcio_records(path)
         n = next(i for i, r in enumerate(records) if r["type"] == "response" and r["payload"])
         start, end = records[n]["offset"], records[n + 1]["offset"]  # each record is its own gzip member
         body = records[n]["payload"]

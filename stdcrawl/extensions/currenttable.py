@@ -39,9 +39,9 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
-import stdcrawl
 from stdcrawl import events, report
 from stdcrawl.extensions.warcarchive import waiting
+from stdcrawl.paths import child_env
 from stdcrawl.state import Run
 from stdcrawl.state.ledger import CommitFailed, ExportLedger
 
@@ -112,11 +112,8 @@ class CurrentTable:
 
     def _run_committer(self, job: dict[str, Any]) -> dict[str, Any]:
         """One job done by the committer process: its answer, its log lines logged here, its counters added."""
-        # The committer imports this very package, wherever it came from (a scrapyd egg is on no path of its own).
-        package_root = os.path.dirname(os.path.dirname(os.path.abspath(stdcrawl.__file__)))
-        path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
         proc = subprocess.run([sys.executable, *self.command], input=json.dumps(job, default=str), capture_output=True, text=True,
-                              env={**os.environ, "PYTHONPATH": path}, check=False)
+                              env=child_env(), check=False)
         stray = []
         for line in proc.stderr.splitlines():
             try:
