@@ -57,6 +57,8 @@ def lake_feeds(lake: LakeURI, batch: int, datasets: tuple[str, ...] = DATASETS) 
             "encoding": "utf-8",
             "overwrite": True,
             "postprocessing": ["scrapy.extensions.postprocessing.GzipPlugin"],
+            # zlib's default, not gzip's 9: a third less CPU per record for parts 1 % larger (measured on the replica).
+            "gzip_compresslevel": 6,
             "batch_item_count": batch,
             "item_classes": ITEM_CLASSES[dataset],
             "stdcrawl_dataset": dataset,

@@ -38,6 +38,7 @@ from stdcrawl.lake.stores import LocalStore
 from stdcrawl.replica.model import ReplicaConfig, SiteModel
 from stdcrawl.replica.truth import expected_records
 from stdcrawl.state import Part, Run
+from stdcrawl.table import current as current_module
 from stdcrawl.table import (
     ChangeLogError,
     Counters,
@@ -315,6 +316,25 @@ def test_runs_in_order_equal_their_union(tmp_path: Path, epochs: list[Any]) -> N
     union = CurrentArticles(str(tmp_path / "b"))
     union.commit_run("all", [a for e in epochs for a in e[1]], [t for e in epochs for t in e[2]], channel="Cooperation", status="ok")
     assert rows_of(one_by_one) == rows_of(union)
+
+
+def test_a_run_is_turned_into_arrow_a_chunk_at_a_time_and_only_kept_records_must_fit(
+        tmp_path: Path, epochs: list[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    whole = CurrentArticles(str(tmp_path / "whole"))
+    records = [a for e in epochs for a in e[1]]
+    stones = [t for e in epochs for t in e[2]]
+    whole.commit_run("all", records, stones, channel="Cooperation", status="ok")
+    monkeypatch.setattr(current_module, "CHUNK_ROWS", 3)  # many chunks, a story's revisions in different ones
+    chunked = CurrentArticles(str(tmp_path / "chunked"))
+    # Earlier revisions that do not fit the table, superseded later in the same run: not the table's concern.
+    story = records[-1]
+    superseded = [{**story, "revision": -1, "title": None}, {**story, "revision": 0, "word_count": "many"}]
+    chunked.commit_run("all", [*superseded, *records], stones, channel="Cooperation", status="ok")
+    assert rows_of(chunked) == rows_of(whole)
+    assert len(rows_of(whole)) == len(epochs[-1][4])
+    with pytest.raises(RecordError, match=re.escape("word_count does not fit int32")):
+        CurrentArticles(str(tmp_path / "bad")).commit_run(
+            "bad", [*records[:7], {**story, "revision": 99, "word_count": "many"}], [], channel="Cooperation", status="ok")
 
 
 def rows_of(table: CurrentArticles) -> list[dict[str, Any]]:

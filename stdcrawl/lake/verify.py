@@ -13,10 +13,8 @@ one (a problem is the listing run's). Pure of Scrapy; works on any
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
-from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,8 +22,9 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from stdcrawl import schema
-from stdcrawl.lake import FAILED, MANIFEST, PREFIX, REPORT, SUCCESS, parse_run_folder, run_folder, schema_key
+from stdcrawl.lake import FAILED, MANIFEST, REPORT, SUCCESS, run_folder, schema_key
 from stdcrawl.lake.manifest import SCHEMA_KINDS
+from stdcrawl.lake.parts import part_records, run_folders
 from stdcrawl.lake.stores import Store
 from stdcrawl.lake.warc import check_archive
 
@@ -47,19 +46,6 @@ class FolderCheck:
         self.problems.append(text)
         if self.status == "ok":
             self.status = "broken"
-
-
-def run_folders(store: Store) -> dict[tuple[str, str, str], set[str]]:
-    """Every run folder of the lake with the names of the files in it."""
-    folders: dict[tuple[str, str, str], set[str]] = defaultdict(set)
-    for key in store.keys(PREFIX + "/"):
-        if found := parse_run_folder(key):
-            folders[found].add(key.rsplit("/", 1)[1])
-    return dict(sorted(folders.items()))
-
-
-def part_records(data: bytes) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in gzip.decompress(data).decode("utf-8").splitlines() if line]
 
 
 def records(store: Store, dataset: str) -> Iterator[dict[str, Any]]:

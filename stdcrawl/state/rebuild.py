@@ -25,7 +25,7 @@ from typing import Any
 
 from stdcrawl.lake import MANIFEST, SUCCESS, run_folder
 from stdcrawl.lake.stores import Store
-from stdcrawl.lake.verify import part_records, run_folders
+from stdcrawl.lake.parts import part_records, run_folders
 from stdcrawl.state.ledger import Ledger
 from stdcrawl.state.store import Export, Part, Run, StateError, StateStore, WarcFile
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from stdcrawl.lake import MANIFEST, SUCCESS, run_folder
 from stdcrawl.lake.stores import Store
-from stdcrawl.lake.verify import part_records, run_folders
+from stdcrawl.lake.parts import part_records, run_folders
 from stdcrawl.table.counters import Counters, Stats
 from stdcrawl.table.current import RunRecords
 from stdcrawl.table.errors import TableError, one_line

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from stdcrawl.lake.stores import open_store
-from stdcrawl.lake.verify import part_records
+from stdcrawl.lake.parts import iter_part_records
 from stdcrawl.paths import paths
 from stdcrawl.table.counters import Counters
 from stdcrawl.table.current import CurrentArticles
@@ -60,7 +60,7 @@ def commit(job: dict[str, Any], counters: Counters) -> dict[str, Any]:
     def records(dataset: str) -> Iterator[dict[str, Any]]:
         for part in job["parts"]:
             if part["dataset"] == dataset:
-                yield from part_records(lake.get(part["key"]))
+                yield from iter_part_records(lake.get(part["key"]))
 
     result = table.commit_run(run["run_id"], records("articles"), records("tombstones"), channel=run["channel"],
                               status=run["status"], metadata={"spider": run["spider"], "dt": run["dt"]})

@@ -69,6 +69,10 @@ _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")  # as the record sche
 _RESERVED = ("stdcrawl.run_id", "stdcrawl.run_ids", "stdcrawl.status", "stdcrawl.channel", "stdcrawl.counts")
 # Errors of the store or of delta-rs that mean "not now": the caller keeps the run and retries.
 _STORE_ERRORS = (DeltaError, OSError, pa.ArrowException)
+# Records are turned into Arrow this many at a time (bench/memory_peak.py: the committer's peak).
+CHUNK_ROWS = 1000
+# Every column a row can have, the month's too: which ones a table keeps is known once it is open.
+_ROW_SCHEMA = columns.table_schema(("published_month",))
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,7 +318,7 @@ class CurrentArticles:
         try:
             table = self.open() if exists else self._create()
             parts = tuple(table.metadata().partition_columns)
-            data = columns.to_arrow(upserts.values(), columns.table_schema(parts))
+            data = upserts.select(columns.table_schema(parts).names).cast(columns.table_schema(parts))
             write_deltalake(table, data, mode="overwrite" if exists else "append", commit_properties=props)
             table = self.open()
         except TableError:
@@ -373,22 +377,28 @@ class CurrentArticles:
         self.stats.inc_value("stdcrawl/table/created")
         return table
 
-    def _merge(self, table: DeltaTable, upserts: dict[str, dict[str, Any]], deletes: dict[str, dict[str, Any]],
+    def _merge(self, table: DeltaTable, upserts: pa.Table, deletes: dict[str, dict[str, Any]],
                props: CommitProperties) -> dict[str, int]:
         parts = tuple(table.metadata().partition_columns)
         names = columns.table_schema(parts).names
-        current = self._rows_now(table, [*upserts, *deletes], parts)
-        rows = [{**row, "_op": "upsert"} for row in upserts.values()]
+        ids = [str(id_) for id_ in upserts.column("id").to_pylist()]
+        current = self._rows_now(table, [*ids, *deletes], parts)
         # A tombstone of a story without a row has nothing to delete. It is left out of the MERGE rather than
         # matched to no clause: with the change data feed on, delta-rs 1.6 turns such a source row into an
         # all-null change row that fails the NOT NULL checks.
-        rows += [{**row, "_op": "delete"} for row in deletes.values() if row["id"] in current]
-        absent = len(deletes) + len(upserts) - len(rows)
-        for row in rows:
-            now = current.get(row["id"])
+        gone = [{**row, "_op": "delete"} for row in deletes.values() if row["id"] in current]
+        absent = len(deletes) - len(gone)
+        schema = columns.source_schema(parts)
+        upsert_source = upserts.select(names)
+        upsert_source = upsert_source.append_column("_op", pa.array(["upsert"] * len(ids), pa.string()))
+        for i, name in enumerate(parts):
+            own = upserts.column(name).to_pylist()
+            matched = [current[id_][i] if id_ in current else value for id_, value in zip(ids, own, strict=True)]
+            upsert_source = upsert_source.append_column(f"_match_{name}", pa.array(matched, schema.field(name).type))
+        for row in gone:
             for i, name in enumerate(parts):
-                row[f"_match_{name}"] = now[i] if now is not None else row.get(name)
-        source = columns.to_arrow(rows, columns.source_schema(parts))
+                row[f"_match_{name}"] = current[row["id"]][i]
+        source = pa.concat_tables([upsert_source.cast(schema), columns.to_arrow(gone, schema)])
         before = table.version()
         metrics: dict[str, Any] = {}
         if source.num_rows:
@@ -464,14 +474,90 @@ def _commit_metadata(run_id: str, channel: str | None, status: str, extra: Mappi
 Batch = tuple[str, Iterable[Mapping[str, Any]], Iterable[Mapping[str, Any]]]  # run id, articles, tombstones
 
 
-def _reduce(batches: Iterable[Batch]) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]], dict[str, int]]:
+class _At:
+    """Where an article row went: its chunk and row in :class:`_Rows`, or why it could not be made."""
+
+    __slots__ = ("chunk", "row", "error")
+
+    def __init__(self, error: RecordError | None = None) -> None:
+        self.chunk = self.row = -1
+        self.error = error
+
+
+class _Rows:
+    """Article rows turned into Arrow a chunk at a time: only one chunk is ever held as Python objects.
+
+    A row that does not fit is not an error here: its record may be superseded
+    by a later revision of the story. :func:`_reduce` raises it if it is kept.
+    """
+
+    def __init__(self, schema: pa.Schema, chunk_rows: int) -> None:
+        self.schema = schema
+        self.chunk_rows = chunk_rows
+        self.tables: list[pa.Table] = []
+        self._rows: list[dict[str, Any]] = []
+        self._at: list[_At] = []
+
+    def add(self, record: Mapping[str, Any], run_id: str) -> _At:
+        try:
+            row = columns.article_row(record, run_id)
+        except RecordError as exc:
+            return _At(exc)
+        at = _At()
+        self._rows.append(row)
+        self._at.append(at)
+        if len(self._rows) >= self.chunk_rows:
+            self._flush()
+        return at
+
+    def _flush(self) -> None:
+        rows, places = self._rows, self._at
+        self._rows, self._at = [], []
+        try:
+            table = columns.to_arrow(rows, self.schema)
+        except RecordError:  # rare: convert one at a time to find which rows do not fit
+            good = []
+            for row, at in zip(rows, places, strict=True):
+                try:
+                    columns.to_arrow([row], self.schema)
+                except RecordError as exc:
+                    at.error = exc
+                else:
+                    good.append((row, at))
+            rows, places = [row for row, _ in good], [at for _, at in good]
+            table = columns.to_arrow(rows, self.schema)
+        for i, at in enumerate(places):
+            at.chunk, at.row = len(self.tables), i
+        self.tables.append(table)
+
+    def done(self) -> None:
+        """The last records are in: convert the last chunk (which sets the ``error`` of the rows that do not fit)."""
+        if self._rows:
+            self._flush()
+
+    def kept(self, places: Iterable[_At]) -> pa.Table:
+        """The rows at ``places`` (once :meth:`done`), in the order they came."""
+        wanted: list[set[int]] = [set() for _ in self.tables]
+        for at in places:
+            wanted[at.chunk].add(at.row)
+        out = [table if len(rows) == table.num_rows else table.take(sorted(rows))
+               for table, rows in zip(self.tables, wanted, strict=True) if rows]
+        self.tables = []
+        return pa.concat_tables(out) if out else self.schema.empty_table()
+
+
+def _reduce(batches: Iterable[Batch]) -> tuple[pa.Table, dict[str, dict[str, Any]], dict[str, int]]:
     """The latest record of each id over runs in order, as upsert rows and delete rows, and what came in.
 
     The first record with an id's highest revision wins, as committing the runs
     one after the other would (an equal revision changes nothing). A record
-    without a run id gets its run's.
+    without a run id gets its run's. The upserts are an Arrow table of every
+    column a table can have (:data:`_ROW_SCHEMA`), built :data:`CHUNK_ROWS`
+    records at a time as the records stream in: a large run is never held as
+    Python objects all at once.
     """
-    latest: dict[str, tuple[int, str, Mapping[str, Any], str]] = {}
+    rows = _Rows(_ROW_SCHEMA, CHUNK_ROWS)
+    latest: dict[str, tuple[int, _At | Mapping[str, Any]]] = {}
     counts = {"articles": 0, "tombstones": 0}
     for run_id, articles, tombstones in batches:
         for kind, records in (("article", articles), ("tombstone", tombstones)):
@@ -482,17 +568,21 @@ def _reduce(batches: Iterable[Batch]) -> tuple[dict[str, dict[str, Any]], dict[s
                 record_id, revision = record.get("id"), record.get("revision")
                 if not isinstance(record_id, str) or not isinstance(revision, int) or isinstance(revision, bool):
                     raise RecordError(f"run {run_id}: {kind} {record_id!r}: an id and an integer revision are required")
-                kept = latest.get(record_id)
-                if kept is None or revision > kept[0]:
-                    latest[record_id] = (revision, kind, record, run_id)
-    upserts: dict[str, dict[str, Any]] = {}
+                known = latest.get(record_id)
+                if known is None or revision > known[0]:
+                    latest[record_id] = (revision, rows.add(record, run_id) if kind == "article" else record)
+    rows.done()
+    places: list[_At] = []
     deletes: dict[str, dict[str, Any]] = {}
-    for record_id, (_revision, kind, record, run_id) in latest.items():
-        if kind == "article":
-            upserts[record_id] = columns.article_row(record, run_id)
+    for record_id, (_revision, kept) in latest.items():
+        if isinstance(kept, _At):
+            if kept.error is not None:
+                raise kept.error
+            places.append(kept)
         else:
-            deletes[record_id] = columns.delete_row(record)
-    counts.update(upserts=len(upserts), deletes=len(deletes))
+            deletes[record_id] = columns.delete_row(kept)
+    upserts = rows.kept(places)
+    counts.update(upserts=upserts.num_rows, deletes=len(deletes))
     return upserts, deletes, counts
 
 
