@@ -122,7 +122,9 @@ def test_robots_crawl_delay_is_obeyed(tmp_path: Path) -> None:
         times = [r.at for r in replica.requests]
     assert run.stats["stdcrawl/politeness/crawl_delay"] == 0.25
     gaps = [b - a for a, b in itertools.pairwise(times[1:])]  # after robots.txt itself
-    assert len(gaps) > 10 and min(gaps) >= 0.25 * 0.9
+    # Scrapy spaces the requests it sends; the replica times their arrival, which a busy machine can hold up
+    # by some milliseconds: each gap is the delay give or take that, and on average at least the delay.
+    assert len(gaps) > 10 and min(gaps) >= 0.25 - 0.1 and sum(gaps) / len(gaps) >= 0.25 * 0.98, gaps
 
 
 def test_retry_after_is_waited_for(tmp_path: Path) -> None:

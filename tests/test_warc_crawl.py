@@ -90,12 +90,12 @@ def test_a_crawl_leaves_warc_files_that_warcio_reads_holding_every_page_it_fetch
     files = runs.files(0)
     assert files, "the first run lists no WARC file"
     archived: Counter[tuple[str, int]] = Counter()
-    for entry, records in files:
+    for entry, in_file in files:
         data = (runs.data / "lake" / entry["key"]).read_bytes()
         assert (len(data), hashlib.sha256(data).hexdigest()) == (entry["bytes"], entry["sha256"])
-        assert records[0]["type"] == "warcinfo" and len(records) == entry["records"]
-        requests = {r["headers"]["WARC-Record-ID"] for r in records if r["type"] == "request"}
-        for record in records:
+        assert in_file[0]["type"] == "warcinfo" and len(in_file) == entry["records"]
+        requests = {r["headers"]["WARC-Record-ID"] for r in in_file if r["type"] == "request"}
+        for record in in_file:
             if record["type"] in ("response", "revisit"):
                 assert record["headers"]["WARC-Concurrent-To"] in requests
                 archived[(urlsplit(record["headers"]["WARC-Target-URI"]).path, record["http"].get_statuscode())] += 1
@@ -150,13 +150,13 @@ def test_a_gbk_page_is_archived_as_the_gbk_bytes_served(runs: Runs) -> None:
 
 def test_a_second_unchanged_run_writes_revisit_records_only_for_what_it_rechecked(runs: Runs) -> None:
     assert runs.stats[1]["stdcrawl/state/unchanged"] == RECENT  # the young articles were re-checked
-    firsts = {r["headers"]["WARC-Record-ID"]: (entry["key"], r) for entry, records in runs.files(0)
-              for r in records if r["type"] == "response"}
+    firsts = {r["headers"]["WARC-Record-ID"]: (entry["key"], r) for entry, in_file in runs.files(0)
+              for r in in_file if r["type"] == "response"}
     revisits: Counter[tuple[str, int]] = Counter()
-    for entry, records in runs.files(1):
+    for entry, in_file in runs.files(1):
         assert entry["responses"] == 0
-        assert [r["type"] for r in records if r["type"] not in ("warcinfo", "request")] == ["revisit"] * entry["revisits"]
-        for record in records:
+        assert [r["type"] for r in in_file if r["type"] not in ("warcinfo", "request")] == ["revisit"] * entry["revisits"]
+        for record in in_file:
             if record["type"] != "revisit":
                 continue
             h = record["headers"]
