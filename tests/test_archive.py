@@ -359,6 +359,55 @@ def test_a_payload_seen_earlier_in_the_run_is_a_revisit_in_the_same_file(tmp_pat
     assert check(archive.files[0].path) == []
 
 
+
+def test_the_writer_remembers_the_file_being_written_and_the_caller_the_files_before(tmp_path: Path) -> None:
+    url = SITE + "/web/English/2026-04/15/content_100798.html"
+    busy = Exchange(url, 503, [(b"Retry-After", b"1")], b"<html><body>Service Temporarily Unavailable</body></html>")
+    with RunArchive(tmp_path, dt=DT, run_id=RUN, roll_size=1) as archive:  # every exchange in a file of its own
+        first = archive.write(busy)
+        alone = archive.write(busy)  # the first file is finished: its pages are the caller's to remember
+        told = archive.write(busy, last=first.copy)
+    assert (first.revisit, alone.revisit, told.revisit) == (False, False, True)
+    assert told.revisit_of == first.copy and told.key != first.key
+    assert [f.responses for f in archive.files] == [1, 1, 0] and archive.files[2].revisits == 1
+    assert all(check(f.path) == [] for f in archive.files)
+
+
+def test_in_a_crawl_a_payload_in_a_file_not_yet_committed_is_still_a_revisit(tmp_path: Path) -> None:
+    """The run's archive extension remembers the copies of the files it has not committed yet (their upload is
+    under way): the writer knows only the file being written, the state only the files committed."""
+    import threading
+    from types import SimpleNamespace
+
+    from stdcrawl.extensions.warcarchive import WarcArchive
+    from stdcrawl.lake.stores import LocalStore
+    from stdcrawl.state.spool import Spool
+
+    released, committed = threading.Event(), []
+
+    class HeldStore(LocalStore):
+        def put_file(self, key: str, path: Path) -> None:
+            released.wait(10)  # the upload is under way until the test says otherwise
+            super().put_file(key, path)
+
+    ledger = SimpleNamespace(store=SimpleNamespace(last_copy=lambda url: None),
+                             commit_warc=lambda file, copies, **kw: committed.append(file.key))
+    counts: dict[str, int] = {}
+    crawler = SimpleNamespace(stats=SimpleNamespace(inc_value=lambda k, n=1: counts.__setitem__(k, counts.get(k, 0) + n)),
+                              get_extension=lambda cls: SimpleNamespace(ledger=ledger))
+    archive = WarcArchive(crawler, store=HeldStore(tmp_path / "lake"), spool=Spool(tmp_path / "spool"),  # type: ignore[arg-type]
+                          run_id=RUN, dt=DT, roll_size=1, info={}, capture=True)
+    url = SITE + "/web/English/2026-04/15/content_100798.html"
+    busy = Exchange(url, 503, [(b"Retry-After", b"1")], b"<html><body>Service Temporarily Unavailable</body></html>")
+    first = archive.write(busy)
+    again = archive.write(busy)  # in a file of its own (roll size 1), the first file's upload still under way
+    assert first is not None and again is not None and not committed
+    assert again.revisit_of == first.copy and again.key != first.key
+    released.set()
+    assert archive.flush() == [] and committed == [first.key, again.key]
+    assert counts == {"stdcrawl/archive/responses": 1, "stdcrawl/archive/revisits": 1, "stdcrawl/archive/files_stored": 2,
+                      "stdcrawl/archive/bytes_stored": sum(f.size for f in archive.archive.files)}
+
 # -- checks ------------------------------------------------------------------------------
 
 

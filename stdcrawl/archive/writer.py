@@ -110,9 +110,9 @@ class RunArchive:
 
     ``write`` archives one exchange and says where it went; ``close`` finishes
     the last file and lists every file of the run. A URL's payload that was
-    already archived (earlier in this run, or the ``last`` copy the caller
-    remembers from an earlier run) is written as a ``revisit`` record instead
-    of a second copy. A ``Stored`` location is final once its file is listed by
+    already archived (earlier in the file being written, or the ``last`` copy
+    the caller remembers from an earlier file or run) is written as a
+    ``revisit`` record instead of a second copy. A ``Stored`` location is final once its file is listed by
     :attr:`files` (it has rolled) or by :meth:`close`.
     """
 
@@ -144,7 +144,9 @@ class RunArchive:
         self._next = 1 + max((int(m[1].split(".")[0]) for p in self._existing()
                               if (m := _FINAL.fullmatch(p.name) or _TEMP.fullmatch(p.name))), default=-1)
         self._file: _Open | None = None
-        self._copies: dict[tuple[str, str], Copy] = {}  # (URL, payload digest) -> copy, this run: one entry a page
+        # (URL, payload digest) -> copy, one entry a page of the file being written. Only that file's: a long run
+        # would otherwise keep every page's copy to its end; the caller remembers the others (``last``).
+        self._copies: dict[tuple[str, str], Copy] = {}
         self._broken: str | None = None
         self._closed = False
         self._level = compression_level
@@ -174,9 +176,9 @@ class RunArchive:
             raise ArchiveError(f"{self._broken}: {exchange.url} not archived")
         sha1 = hashlib.sha1(exchange.body).digest()
         digest = "sha1:" + base64.b32encode(sha1).decode("ascii")
-        original = self._original(exchange.url, digest, last)
         if self._file is not None and self._file.size >= self.roll_size:
             self._finish(self._file)
+        original = self._original(exchange.url, digest, last)
         file = self._file or self._begin()
         when = warc_date(exchange.date or dt.datetime.now(dt.UTC))
 
@@ -319,6 +321,7 @@ class RunArchive:
     def _finish(self, file: _Open) -> None:
         """Sync, close and rename into place; refuse to overwrite a file of the same name."""
         self._file = None
+        self._copies.clear()
         try:
             os.fsync(file.out.fileno())
             file.out.close()

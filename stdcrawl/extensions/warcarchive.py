@@ -203,7 +203,10 @@ class WarcArchive:
         return stored
 
     def _last(self, url: str) -> Copy | None:
-        """The URL's last copy in a stored file of an earlier run, if the state remembers one."""
+        """The URL's last copy: in a file of this run not yet committed, else the one the state remembers."""
+        for copies in reversed(self._copies.values()):  # the files written and not yet committed, latest first
+            if (copy := copies.get(url)) is not None:
+                return copy
         ledger = self.ledger
         row = ledger.store.last_copy(url) if ledger is not None else None
         return Copy(*row) if row else None
