@@ -166,9 +166,10 @@ class RunArchive:
     def write(self, exchange: Exchange, last: Copy | None = None) -> Stored:
         """Archive one exchange: a ``request`` record, then a ``response`` (or ``revisit``) record.
 
-        ``last`` is the last archived copy of this URL from an earlier run, if
-        the caller knows one. Raises :class:`ArchiveError` when it cannot be
-        written; nothing of the exchange is then in the archive.
+        ``last`` is the last archived copy of this URL in an earlier file of
+        this run or in an earlier run, if the caller knows one. Raises
+        :class:`ArchiveError` when it cannot be written; nothing of the
+        exchange is then in the archive.
         """
         if self._closed:
             raise ArchiveError(f"archive of run {self.run_id} is closed: {exchange.url} not archived")

@@ -227,12 +227,14 @@ class WarcArchive:
         """Commit the uploads that are done (all of them, waiting, with ``wait``), in order."""
         while self._uploads and (wait or self._uploads[0][1].done()):
             file, upload = self._uploads.pop(0)
+            # Done with, stored or not: a file kept in the spool is no page's original in the rest of the run.
+            copies = self._copies.pop(file.key, {})
             try:
                 upload.result()
             except Exception as exc:  # any failure of the store: the file waits for the next run
                 self._keep(file, f"could not be stored ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})")
                 continue
-            if why := self._commit(file, self._copies.pop(file.key, {}).values()):
+            if why := self._commit(file, copies.values()):
                 self._keep(file, why)
                 continue
             self.spool.release_warc(Path(file.path))

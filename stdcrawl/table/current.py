@@ -553,8 +553,8 @@ def _reduce(batches: Iterable[Batch]) -> tuple[pa.Table, dict[str, dict[str, Any
     one after the other would (an equal revision changes nothing). A record
     without a run id gets its run's. The upserts are an Arrow table of every
     column a table can have (:data:`_ROW_SCHEMA`), built :data:`CHUNK_ROWS`
-    records at a time as the records stream in: a large run is never held as
-    Python objects all at once.
+    records at a time as the records stream in: a large run's records are
+    never all Python objects at once (its ids are).
     """
     rows = _Rows(_ROW_SCHEMA, CHUNK_ROWS)
     latest: dict[str, tuple[int, _At | Mapping[str, Any]]] = {}
