@@ -161,3 +161,13 @@ def test_a_lake_uri_with_credentials_is_bad_usage_and_never_logged(tmp_path: Pat
     run = stdcrawl_crawl(tmp_path / "data", site_url="http://127.0.0.1:9", settings={"STDCRAWL_LAKE_URI": "s3://AKIAX:hunter2@bucket/x"})
     assert run.returncode == 2 and "must not hold credentials" in run.output
     assert "hunter2" not in run.output
+
+
+def test_a_part_is_read_back_by_its_newlines_only_not_by_line_breaks_inside_its_records() -> None:
+    from stdcrawl.lake.parts import iter_part_records, part_records
+
+    # Parts are written with ensure_ascii=False: a story's text may hold U+2028, U+0085 or a form feed, which
+    # str.splitlines() takes for line ends; only the "\n" between records is one.
+    records = [{"id": "a", "text": "one\u2028two\x85three\x0cfour\rfive"}, {"id": "b", "text": "plain"}]
+    data = gzip.compress("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf-8"))
+    assert part_records(data) == records == list(iter_part_records(data))
