@@ -70,7 +70,7 @@ def run_crawl(
     proc = subprocess.run(
         cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}
     )
-    items = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()] if out.exists() else []
+    items = [json.loads(line) for line in out.read_bytes().split(b"\n") if line] if out.exists() else []
     stats = json.loads(stats_file.read_text(encoding="utf-8")) if stats_file.exists() else {}
     return CrawlResult(proc.returncode, items, stats, proc.stderr + proc.stdout, out)
 

@@ -93,9 +93,9 @@ def test_verify_finds_every_kind_of_damage(
         manifest["parts"][0]["records"] = 21
         manifest_path.write_text(json.dumps(manifest))
     elif damage == "invalid":
-        lines = gzip.decompress((folder / "part-00000.jsonl.gz").read_bytes()).decode().splitlines()
+        lines = [line for line in gzip.decompress((folder / "part-00000.jsonl.gz").read_bytes()).split(b"\n") if line]
         record = json.loads(lines[0]) | {"title": ""}
-        data = gzip.compress("\n".join([json.dumps(record), *lines[1:]]).encode() + b"\n")
+        data = gzip.compress(b"\n".join([json.dumps(record).encode(), *lines[1:]]) + b"\n")
         (folder / "part-00000.jsonl.gz").write_bytes(data)
         manifest["parts"][0].update(bytes=len(data), sha256=__import__("hashlib").sha256(data).hexdigest())
         manifest_path.write_text(json.dumps(manifest))

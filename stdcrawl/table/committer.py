@@ -24,8 +24,8 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from stdcrawl.lake.stores import open_store
 from stdcrawl.lake.parts import iter_part_records
+from stdcrawl.lake.stores import open_store
 from stdcrawl.paths import paths
 from stdcrawl.table.counters import Counters
 from stdcrawl.table.current import CurrentArticles
