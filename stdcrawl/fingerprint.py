@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 from array import array
-from bisect import bisect_left
 from hashlib import blake2b
+from itertools import compress
 
 _WORD = re.compile(r"\w+")
 # On ASCII text the words of _WORD, lower-cased, by one translation: every byte that is no
@@ -67,18 +67,20 @@ class NearDuplicates:
 
     The 64 bits are cut into ``distance + 1`` bands: two fingerprints that differ
     in at most ``distance`` bits agree on at least one whole band, so only the
-    fingerprints sharing a band with the new one need comparing. Each band is a
-    sorted array of (band value, index) packed in 64-bit integers: a few bytes
-    per article, where dicts of buckets would take a hundred.
+    fingerprints sharing a band value with the new one need comparing. Each band
+    maps its values (at most 2**width of them, however many stories) to the
+    fingerprints holding it and their positions, in two flat arrays: 12 bytes a
+    story a band, appended in O(1). A bucket is compared in C (map, compress),
+    not a Python step per candidate: the replica's fingerprints cluster, one band
+    value holding 7.6 % of its stories, and so may a real site's.
     """
 
     def __init__(self, distance: int = 6) -> None:
         self.distance = distance
         self.bands = distance + 1
         self.width = 64 // self.bands
-        self.fingerprints = array("Q")
         self.keys: list[str] = []
-        self.index = [array("Q") for _ in range(self.bands)]
+        self.index: list[dict[int, tuple[array[int], array[int]]]] = [{} for _ in range(self.bands)]
 
     def _values(self, fingerprint: int) -> list[int]:
         mask = (1 << self.width) - 1
@@ -87,17 +89,19 @@ class NearDuplicates:
     def add(self, fingerprint: int, key: str) -> list[tuple[str, int]]:
         """Register ``key``; return the earlier keys near it, with their distance."""
         near: dict[str, int] = {}
-        position = len(self.fingerprints)
+        position = len(self.keys)
+        within = self.distance.__ge__
         for band, value in zip(self.index, self._values(fingerprint), strict=True):
-            at = bisect_left(band, value << 32)
-            while at < len(band) and band[at] >> 32 == value:
-                other = band[at] & 0xFFFFFFFF
-                distance = (fingerprint ^ self.fingerprints[other]).bit_count()
-                if distance <= self.distance:
-                    near[self.keys[other]] = distance
-                at += 1
-            band.insert(at, value << 32 | position)
-        self.fingerprints.append(fingerprint)
+            bucket = band.get(value)
+            if bucket is None:
+                band[value] = (array("Q", (fingerprint,)), array("I", (position,)))
+                continue
+            fingerprints, positions = bucket
+            close = map(within, map(int.bit_count, map(fingerprint.__xor__, fingerprints)))
+            for other, at in compress(zip(fingerprints, positions, strict=True), close):
+                near[self.keys[at]] = (fingerprint ^ other).bit_count()
+            fingerprints.append(fingerprint)
+            positions.append(position)
         self.keys.append(key)
         return sorted(near.items())
 

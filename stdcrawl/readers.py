@@ -5,7 +5,10 @@ and the largest share of a crawl's CPU once the site answers fast (a backfill,
 ``stdcrawl reextract``). With ``STDCRAWL_EXTRACT_WORKERS`` > 0 it runs in that
 many worker processes (``python -m stdcrawl.readers``), so the crawler's own
 core is left to Scrapy, the pipelines, the export and the archive; with 0 it
-runs in the crawler's process. The records are the same either way.
+runs in the crawler's process. The records are the same either way. The
+workers also build the archive's WARC records of each response
+(:meth:`Readers.encode`, :func:`stdcrawl.archive.encoding.encode`: hashing and
+gzip, the archive's largest cost), which the crawler's writer then only appends.
 
 The crawler talks to a worker over its stdin and stdout, through the event
 loop's own pipe transports: no thread in the crawler's process (a thread
@@ -38,6 +41,8 @@ import sys
 from collections.abc import Callable
 from typing import Any, BinaryIO, TypeVar, cast
 
+from stdcrawl.archive import Exchange
+from stdcrawl.archive.encoding import Encoded, encode
 from stdcrawl.extract import Listing, extract_article, extract_listing
 from stdcrawl.paths import child_env
 from stdcrawl.record import Article
@@ -58,7 +63,8 @@ class _WorkerDied(Exception):
 
 
 class Readers:
-    """Read article and list pages in ``workers`` processes (0: in this one); see the module docstring.
+    """Read article and list pages, and build responses' WARC records, in ``workers`` processes (0: in this one);
+    see the module docstring.
 
     ``died`` is called with a one-line description each time a worker dies
     (the spider counts it). Call :meth:`close` when the crawl ends.
@@ -76,18 +82,32 @@ class Readers:
 
     async def article(self, body: bytes, url: str, content_type: str | None = None) -> Article:
         """The article on the page; raises :class:`~stdcrawl.extract.NotAnArticle` or :class:`ReaderCrashed`."""
-        return cast(Article, await self._read("article", body, url, content_type))
+        return cast(Article, await self._read("article", url, (body, url, content_type)))
 
     async def listing(self, body: bytes, url: str, content_type: str | None = None) -> Listing:
         """The entries of a list page; raises :class:`ReaderCrashed`."""
-        return cast(Listing, await self._read("listing", body, url, content_type))
+        return cast(Listing, await self._read("listing", url, (body, url, content_type)))
 
-    async def _read(self, kind: str, body: bytes, url: str, content_type: str | None) -> Any:
+    async def encode(self, exchange: Exchange, warcinfo_id: str, level: int) -> Encoded | None:
+        """The exchange's WARC records built by a worker (:func:`~stdcrawl.archive.encoding.encode`).
+
+        None when there are no workers, or when the worker could not build them
+        (it died twice, fastwarc refused): the archive's writer then builds them
+        itself, and says so if it cannot either.
+        """
+        if not self.workers:
+            return None
+        try:
+            return cast(Encoded, await self._read("warc", exchange.url, (exchange, warcinfo_id, level)))
+        except Exception:  # noqa: BLE001  whatever failed there, the writer does the same work here and reports its own failure
+            return None
+
+    async def _read(self, kind: str, url: str, args: tuple[Any, ...]) -> Any:
         for _ in range(2):
             if (worker := await self._next()) is None:
-                return _READERS[kind](body, url, content_type=content_type)
+                return _run(kind, args)
             try:
-                return await worker.read(kind, body, url, content_type)
+                return await worker.read(kind, args)
             except _WorkerDied as exc:
                 self._dead(worker, url, str(exc))
         raise ReaderCrashed(f"reading {url} killed an extraction worker twice")
@@ -148,12 +168,12 @@ class _Worker:
         self._out, _ = await loop.connect_write_pipe(asyncio.Protocol, cast(BinaryIO, self.process.stdin))
         await loop.connect_read_pipe(lambda: _Replies(self), cast(BinaryIO, self.process.stdout))
 
-    async def read(self, kind: str, body: bytes, url: str, content_type: str | None) -> Any:
+    async def read(self, kind: str, args: tuple[Any, ...]) -> Any:
         if self._death is not None or self._out is None or self._out.is_closing():
             raise _WorkerDied(self._death or "its pipe is closed")
         self._ids += 1
         future = self._waiting[self._ids] = asyncio.get_running_loop().create_future()
-        frame = pickle.dumps((self._ids, kind, body, url, content_type), protocol=pickle.HIGHEST_PROTOCOL)
+        frame = pickle.dumps((self._ids, kind, args), protocol=pickle.HIGHEST_PROTOCOL)
         self._out.write(_LENGTH.pack(len(frame)) + frame)
         ok, value = await future
         if ok:
@@ -211,13 +231,21 @@ class _Replies(asyncio.Protocol):
         self.worker.lost()
 
 
+def _run(kind: str, args: tuple[Any, ...]) -> Any:
+    """One job: a page read (``article``, ``listing``: body, URL, content type) or an exchange encoded (``warc``)."""
+    if kind == "warc":
+        return encode(*args)
+    body, url, content_type = args
+    return _READERS[kind](body, url, content_type=content_type)
+
+
 def _serve(requests: BinaryIO, replies: BinaryIO) -> None:
-    """The worker's loop: read a frame, read the page, write the reply, until end of file."""
+    """The worker's loop: read a frame, do its job, write the reply, until end of file."""
     while header := requests.read(4):
         (size,) = _LENGTH.unpack(header)
-        task, kind, body, url, content_type = pickle.loads(requests.read(size))
+        task, kind, args = pickle.loads(requests.read(size))
         try:
-            reply = (task, True, _READERS[kind](body, url, content_type=content_type))
+            reply = (task, True, _run(kind, args))
         except Exception as exc:  # the crawler raises it as if the page had been read in its own process
             reply = (task, False, exc)
         try:

@@ -42,6 +42,7 @@ from stdcrawl.archive import (
     remove_temporaries,
     temporaries,
 )
+from stdcrawl.archive.encoding import encode
 from stdcrawl.replica.model import ReplicaConfig, SiteModel
 from stdcrawl.replica.server import Router
 
@@ -269,6 +270,49 @@ def test_files_roll_at_the_size_given(model: SiteModel, tmp_path: Path) -> None:
         ids = {r["headers"]["WARC-Record-ID"]: r["type"] for r in records}
         assert all(ids.get(r["headers"]["WARC-Concurrent-To"]) == "request" for r in records if r["type"] == "response")
     assert [r.body for r in iter_responses([f.path for f in out.files])] == [p.exchange.body for p in pages]
+
+
+def test_records_built_elsewhere_are_written_as_they_are_only_while_they_still_fit(model: SiteModel, tmp_path: Path) -> None:
+    # As in a crawl: each exchange is encoded (in a worker) for the file the writer names when it is sent, and
+    # written three exchanges later, so a roll in between leaves it built for the file before. One is built at
+    # another compression level; the last repeats a payload.
+    pages = replica_pages(model)
+    exchanges = [p.exchange for p in pages] + [replace(pages[0].exchange, date=WHEN + dt.timedelta(seconds=1))]
+    built: list[Any] = []
+    stored: list[Stored] = []
+
+    def write(m: int) -> None:  # the repeat is in an earlier file: the caller tells the writer its last copy
+        stored.append(archive.write(exchanges[m], stored[0].copy if m == len(exchanges) - 1 else None, built[m]))
+
+    with RunArchive(tmp_path, dt=DT, run_id=RUN, roll_size=30_000) as archive:
+        for n, e in enumerate(exchanges):
+            built.append(encode(e, archive.warcinfo_id, 1 if n == 5 else archive.compression_level))
+            if n >= 3:
+                write(n - 3)
+        for m in range(len(exchanges) - 3, len(exchanges)):
+            write(m)
+    assert len(archive.files) > 2
+    warcinfo = {}
+    for f in archive.files:
+        records = warcio_records(Path(f.path))
+        assert records[0]["type"] == "warcinfo"
+        warcinfo[f.key] = records[0]["headers"]["WARC-Record-ID"]
+        # Every record names its own file's warcinfo record, whoever built it.
+        assert {r["headers"]["WARC-Warcinfo-ID"] for r in records[1:]} == {warcinfo[f.key]}
+    assert [r.body for r in iter_responses([f.path for f in archive.files])] == [e.body for e in exchanges]
+    as_built = rebuilt = 0
+    for n, (b, s) in enumerate(zip(built, stored, strict=True)):
+        data = Path(tmp_path / s.key).read_bytes()
+        fits = b.warcinfo_id == warcinfo[s.key] and n != 5 and not s.revisit
+        if fits:
+            assert data[s.offset - len(b.request):s.offset + len(b.response)] == b.request + b.response
+            as_built += 1
+        else:
+            assert s.record_id != b.response_id
+            rebuilt += 1
+    assert stored[-1].revisit and stored[-1].revisit_of == stored[0].copy
+    assert as_built >= 3 and rebuilt >= 3
+    assert all(check(f.path) == [] for f in archive.files)
 
 
 # -- revisits ----------------------------------------------------------------------------

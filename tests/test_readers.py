@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
-from conftest import FAST, ROOT, exported
+from conftest import FAST, ROOT, exported, warcio_records
 from stdcrawl import readers
+from stdcrawl.archive import Exchange, RunArchive
 from stdcrawl.extract import NotAnArticle, extract_article, extract_listing
 from stdcrawl.readers import ReaderCrashed, Readers
 from stdcrawl.replica.model import ReplicaConfig
@@ -103,6 +104,41 @@ def test_pages_in_flight_when_a_worker_is_killed_are_read_again() -> None:
     got = asyncio.run(read_all())
     assert got == [_in_process(e, b) for e, b in zip(entries, bodies, strict=True)]
     assert len(deaths) == 1 and "SIGKILL" in deaths[0]
+
+
+def test_a_worker_builds_the_warc_records_the_writer_appends_and_a_dead_one_leaves_them_to_it(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    page = (PAGES / "g3-web-headings.html").read_bytes()
+    url = "https://www.stdaily.com/web/English/2025-01/02/content_104321.html"
+    headers = [(b"Content-Type", b"text/html; charset=utf-8")]
+    exchange = Exchange(url, 200, headers, page, request_headers=[(b"User-Agent", b"stdcrawl-test")])
+    edited = Exchange(url, 200, headers, page + b"<!-- edited -->", ip_address="127.0.0.1")
+    deaths: list[str] = []
+
+    async def encode(workers: int, target: str) -> Any:
+        pool = Readers(workers, died=deaths.append)
+        try:
+            return await pool.encode(edited, target, 6)
+        finally:
+            pool.close()
+
+    with RunArchive(tmp_path, dt="2026-12-01", run_id="r1", roll_size=10**6) as archive:
+        archive.write(exchange)  # the file is begun
+        built = asyncio.run(encode(1, archive.warcinfo_id))
+        assert built is not None and not deaths
+        stored = archive.write(edited, encoded=built)
+    data = (tmp_path / stored.key).read_bytes()
+    assert stored.record_id == built.response_id
+    assert data[stored.offset - len(built.request):stored.offset + len(built.response)] == built.request + built.response
+    records = warcio_records(Path(archive.files[0].path))  # warcio, digests checked, judges what the worker built
+    assert [r["payload"] for r in records if r["type"] == "response"] == [page, edited.body]
+    assert {r["headers"]["WARC-Warcinfo-ID"] for r in records[1:]} == {records[0]["headers"]["WARC-Record-ID"]}
+    assert records[-1]["headers"]["WARC-IP-Address"] == "127.0.0.1"
+
+    assert asyncio.run(encode(0, archive.warcinfo_id)) is None  # no workers: the writer builds them
+    monkeypatch.setattr(readers._Worker, "command", ("-c", "import os; os._exit(3)"))
+    assert asyncio.run(encode(1, archive.warcinfo_id)) is None  # nor a page lost to a worker that keeps dying
+    assert len(deaths) == 2 and all("exit status 3" in why for why in deaths)
 
 
 def _workers_of(pid: int) -> list[int]:

@@ -13,7 +13,7 @@ import unicodedata
 
 import pytest
 
-from stdcrawl.fingerprint import simhash, to_hex
+from stdcrawl.fingerprint import NearDuplicates, simhash, to_hex
 from stdcrawl.record import body_text
 from stdcrawl.replica.model import ReplicaConfig, SiteModel
 from stdcrawl.replica.truth import record
@@ -152,6 +152,35 @@ def test_near_identical_texts_are_a_few_bits_apart() -> None:
     assert edited != text
     assert (simhash(text) ^ simhash(edited)).bit_count() <= 6
     assert (simhash(text) ^ simhash(_replica_texts()[1])).bit_count() > 6
+
+
+def test_the_near_duplicate_index_finds_what_comparing_every_pair_finds() -> None:
+    # Clustered like the replica's fingerprints (one band value shared by many) and spread at random; some a few
+    # bits from an earlier one, some exactly on the limit, some repeated. The truth compares every earlier pair.
+    r = random.Random("near duplicates")
+    base = [r.getrandbits(64) for _ in range(40)]
+    fingerprints: list[int] = []
+    for n in range(3000):
+        kind = n % 4
+        if kind == 0:
+            fp = r.getrandbits(64)
+        elif kind == 1:
+            fp = base[r.randrange(len(base))] & ~0x1FF | r.getrandbits(9)  # shares all but its lowest band
+        elif fingerprints:
+            fp = r.choice(fingerprints)
+            for bit in r.sample(range(64), r.choice([0, 1, 5, 6, 7, 12])):
+                fp ^= 1 << bit
+        else:
+            fp = 0
+        fingerprints.append(fp)
+    index = NearDuplicates(6)
+    found_any = 0
+    for n, fp in enumerate(fingerprints):
+        got = index.add(fp, f"k{n}")
+        truth = sorted((f"k{m}", d) for m, other in enumerate(fingerprints[:n]) if (d := (fp ^ other).bit_count()) <= 6)
+        assert got == truth, n
+        found_any += bool(truth)
+    assert found_any > 1000
 
 
 def test_simhash_is_the_same_in_every_process_whatever_the_hash_seed() -> None:

@@ -21,7 +21,8 @@ What "as received" means here: the body as the downloader handed it over,
 before Scrapy's HttpCompressionMiddleware (a gzip Content-Encoding stays gzip,
 a GBK page stays GBK); chunked Transfer-Encoding is already undone by then,
 so that header is left out. Payload digests are SHA-1 of that body, base32.
-Records and their gzip framing are written and read by fastwarc (pinned).
+Records and their gzip framing are written and read by fastwarc (pinned); :mod:`~stdcrawl.archive.encoding`
+builds an exchange's records apart from the writer, so a worker process can do it.
 """
 
 from __future__ import annotations

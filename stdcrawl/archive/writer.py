@@ -4,9 +4,10 @@
 it at the run's spool), at ``<root>/<key>`` with keys
 ``stdaily/warc/dt=<dt>/run=<run id>/<n>.warc.gz``, n from 00000. Each record is
 its own gzip member, so a byte offset is a place to start reading; each file
-begins with a ``warcinfo`` record. Records are built and serialised by fastwarc
-(measured faster than warcio in ``bench/archive_cost.py``); this module only
-decides what goes in them.
+begins with a ``warcinfo`` record. Records are built by
+:mod:`stdcrawl.archive.encoding` (fastwarc), here or beforehand in a worker
+process (``write(..., encoded=)``); this module decides which file each goes
+into and whether a payload is a revisit, and builds again what no longer fits.
 
 Settings (plain values, from the caller): ``roll_size`` (bytes: a file is closed
 and the next begun before an exchange would be added to a file that has
@@ -39,20 +40,15 @@ import re
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from http import HTTPStatus
 from pathlib import Path
-from typing import cast
-from urllib.parse import urlsplit
 
-import fastwarc
-from fastwarc.warc import HeaderMap, WarcRecord, WarcRecordType
+from fastwarc.warc import HeaderMap, WarcRecordType
 
 import stdcrawl
 from stdcrawl.archive.check import parse_member
+from stdcrawl.archive.encoding import COMPRESSION_LEVEL, Encoded, Members, date_of, encode, record_id
 from stdcrawl.archive.members import Damage, members
 from stdcrawl.archive.records import (
-    REFERS_TO_CONTAINER,
-    REVISIT_PROFILE,
     ArchivedFile,
     ArchiveError,
     Copy,
@@ -66,14 +62,9 @@ from stdcrawl.archive.records import (
 
 logger = logging.getLogger(__name__)
 
-# zlib's default: as small as level 9 on these pages and a fifth cheaper (bench/archive_cost.py).
-COMPRESSION_LEVEL = 6
 _FINAL = re.compile(r"(\d+)\.warc\.gz")
 _TEMP = re.compile(r"\.(\d+\.warc\.gz)\.[0-9a-f]{8}\.part")
-_HTTP_REQUEST = "application/http; msgtype=request"
-_Pairs = tuple[tuple[bytes, bytes], ...]
 _EMPTY = sha1_digest(b"")
-_HTTP_RESPONSE = "application/http; msgtype=response"
 
 
 @dataclass(slots=True)
@@ -90,19 +81,6 @@ class _Open:
     records: int = 0
     responses: int = 0
     revisits: int = 0
-
-
-def _http_head(start_line: bytes, headers: _Pairs) -> bytes:
-    """Start line, headers and the blank line of an HTTP message.
-
-    Joined here rather than through fastwarc's HeaderMap, which costs eight
-    times as much for the same bytes (the HTTP head is not WARC framing).
-    """
-    return b"".join((start_line, b"\r\n", *(b"%s: %s\r\n" % pair for pair in headers), b"\r\n"))
-
-
-def _record_id() -> str:
-    return f"<urn:uuid:{uuid.uuid4()}>"
 
 
 class RunArchive:
@@ -129,8 +107,6 @@ class RunArchive:
         check_run(dt, run_id)
         if not isinstance(roll_size, int) or roll_size <= 0:
             raise ValueError(f"archive roll size {roll_size!r} is not a positive number of bytes")
-        if not 1 <= compression_level <= 9:
-            raise ValueError(f"archive compression level {compression_level!r} is not 1-9")
         self.root = Path(root)
         self.dt, self.run_id, self.roll_size = dt, run_id, roll_size
         self.info = dict(info or {})
@@ -149,9 +125,8 @@ class RunArchive:
         self._copies: dict[tuple[str, str], Copy] = {}
         self._broken: str | None = None
         self._closed = False
-        self._level = compression_level
-        self._buffer = io.BytesIO()
-        self._gzip = fastwarc.GzipWriter(self._buffer, compression_level=compression_level)
+        self._members = Members(compression_level)  # ValueError for a level outside 1-9
+        self._upcoming = record_id()  # the warcinfo ID of the next file begun
 
     def _existing(self) -> Iterator[Path]:
         return self._folder.iterdir() if self._folder.is_dir() else iter(())
@@ -163,58 +138,51 @@ class RunArchive:
         kept = self._copies.get((stored.url, stored.payload_digest))
         return kept if kept is not None else stored.copy
 
-    def write(self, exchange: Exchange, last: Copy | None = None) -> Stored:
+    @property
+    def warcinfo_id(self) -> str:
+        """The warcinfo ID of the file the next exchange goes into, if nothing else is written before it.
+
+        For :func:`~stdcrawl.archive.encoding.encode` elsewhere (a worker process): an exchange encoded for
+        it is written as it is while that still holds, and built again here if another write rolled the file.
+        """
+        file = self._file
+        return file.warcinfo_id if file is not None and file.size < self.roll_size else self._upcoming
+
+    @property
+    def compression_level(self) -> int:
+        return self._members.level
+
+    def write(self, exchange: Exchange, last: Copy | None = None, encoded: Encoded | None = None) -> Stored:
         """Archive one exchange: a ``request`` record, then a ``response`` (or ``revisit``) record.
 
         ``last`` is the last archived copy of this URL in an earlier file of
-        this run or in an earlier run, if the caller knows one. Raises
-        :class:`ArchiveError` when it cannot be written; nothing of the
+        this run or in an earlier run, if the caller knows one. ``encoded`` is
+        this very exchange as :func:`~stdcrawl.archive.encoding.encode` built it
+        for :attr:`warcinfo_id`: its records are written as they are when they
+        still fit (the same file, the same compression level, not a revisit).
+        Raises :class:`ArchiveError` when it cannot be written; nothing of the
         exchange is then in the archive.
         """
         if self._closed:
             raise ArchiveError(f"archive of run {self.run_id} is closed: {exchange.url} not archived")
         if self._broken:
             raise ArchiveError(f"{self._broken}: {exchange.url} not archived")
-        sha1 = hashlib.sha1(exchange.body).digest()
+        sha1 = encoded.sha1 if encoded is not None else hashlib.sha1(exchange.body).digest()
         digest = "sha1:" + base64.b32encode(sha1).decode("ascii")
         if self._file is not None and self._file.size >= self.roll_size:
             self._finish(self._file)
         original = self._original(exchange.url, digest, last)
         file = self._file or self._begin()
-        when = warc_date(exchange.date or dt.datetime.now(dt.UTC))
-
-        request_id, response_id = _record_id(), _record_id()
-        parts = urlsplit(exchange.url)
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        request_headers = cast(_Pairs, exchange.request_headers)  # normalised to bytes by Exchange
-        if not any(name.lower() == b"host" for name, _ in request_headers):
-            request_headers = ((b"Host", parts.netloc.rsplit("@", 1)[-1].encode("idna")), *request_headers)
-        request_block = _http_head(f"{exchange.method} {target} {exchange.protocol}".encode(), request_headers) \
-            + exchange.request_body
-        ip = [("WARC-IP-Address", exchange.ip_address)] if exchange.ip_address else []
-        common = [("WARC-Warcinfo-ID", file.warcinfo_id), *ip]
-        request = self._member(WarcRecordType.request, request_id, exchange.url, when, _HTTP_REQUEST, request_block,
-                               [*common, ("WARC-Concurrent-To", response_id)])
-
-        reason = exchange.reason if exchange.reason is not None else _phrase(exchange.status)
-        status_line = f"{exchange.protocol} {exchange.status} {reason}".rstrip().encode("utf-8")
-        response_headers = cast(_Pairs, exchange.response_headers)
-        # The body comes without its chunk framing: a Transfer-Encoding header would misdescribe it.
-        response_headers = tuple(h for h in response_headers if h[0].lower() != b"transfer-encoding")
-        head = _http_head(status_line, response_headers)
-        linked = [*common, ("WARC-Concurrent-To", request_id)]
-        if original is None:
-            response = self._member(WarcRecordType.response, response_id, exchange.url, when, _HTTP_RESPONSE,
-                                    head + exchange.body, linked, sha1)
+        if original is not None:
+            when = date_of(exchange)
+            request_id, response_id = record_id(), record_id()
+            request = self._members.request(exchange, file.warcinfo_id, request_id, response_id, when)
+            response = self._members.response(exchange, file.warcinfo_id, response_id, request_id, when, sha1, original)
         else:
-            response = self._member(WarcRecordType.revisit, response_id, exchange.url, when, _HTTP_RESPONSE, head, [
-                *linked,
-                ("WARC-Profile", REVISIT_PROFILE),
-                ("WARC-Refers-To", original.record_id),
-                ("WARC-Refers-To-Target-URI", original.url),
-                ("WARC-Refers-To-Date", original.date),
-                (REFERS_TO_CONTAINER, original.key),
-            ], sha1)
+            if encoded is None or encoded.warcinfo_id != file.warcinfo_id or encoded.level != self._members.level:
+                encoded = encode(exchange, file.warcinfo_id, members=self._members)
+            when, request_id, response_id = encoded.when, encoded.request_id, encoded.response_id
+            request, response = encoded.request, encoded.response
 
         offset = file.size + len(request)
         self._append(file, request + response, exchange.url)
@@ -236,30 +204,6 @@ class RunArchive:
         if last is not None and last.payload_digest == digest and digest != _EMPTY:
             return last
         return None
-
-    def _member(self, kind: WarcRecordType, record_id: str, url: str | None, when: str, content_type: str,
-                block: bytes, headers: list[tuple[str, str]], payload_sha1: bytes | None = None) -> bytes:
-        """One record, gzipped as its own member, by fastwarc (which also adds Content-Length and the block digest)."""
-        record = WarcRecord()
-        record.init_headers(kind, record_id[5:-1].encode())  # without "<urn:" and ">"
-        record.headers.set("WARC-Date", when)
-        if url is not None:
-            record.headers.append("WARC-Target-URI", url)
-        record.headers.append("Content-Type", content_type)
-        for name, value in headers:
-            record.headers.append(name, value)
-        record.set_bytes_content(block)
-        self._buffer.seek(0)
-        self._buffer.truncate()
-        try:
-            record.write(self._gzip, checksum_data=True, payload_digest=payload_sha1)
-            self._gzip.finish()
-        except (OSError, ValueError) as exc:
-            # The compressor may be left mid-member: start a fresh one for the next record.
-            self._buffer = io.BytesIO()
-            self._gzip = fastwarc.GzipWriter(self._buffer, compression_level=self._level)
-            raise ArchiveError(f"cannot build the {kind} record of {url or 'warcinfo'} ({exc})") from None
-        return self._buffer.getvalue()
 
     def _append(self, file: _Open, data: bytes, what: str) -> None:
         """Append whole members; on failure cut the file back to where it was, so it holds only whole records."""
@@ -286,7 +230,7 @@ class RunArchive:
         key = warc_key(self.dt, self.run_id, self._next)
         final = self.root / key
         temp = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}.part")
-        warcinfo_id = _record_id()
+        warcinfo_id, self._upcoming = self._upcoming, record_id()
         # warc-fields are named fields, one a line: fastwarc's header map writes them.
         fields = HeaderMap()
         for name, value in {
@@ -299,8 +243,8 @@ class RunArchive:
             fields.append(name, value)
         block = io.BytesIO()
         fields.write(block)
-        info = self._member(WarcRecordType.warcinfo, warcinfo_id, None, warc_date(dt.datetime.now(dt.UTC)),
-                            "application/warc-fields", block.getvalue(), [("WARC-Filename", final.name)])
+        info = self._members.record(WarcRecordType.warcinfo, warcinfo_id, None, warc_date(dt.datetime.now(dt.UTC)),
+                                    "application/warc-fields", block.getvalue(), [("WARC-Filename", final.name)])
         try:
             temp.parent.mkdir(parents=True, exist_ok=True)
             out = io.FileIO(temp, "xb")  # unbuffered: each exchange is one write(), on disk if the process dies
@@ -446,13 +390,6 @@ def recover(root: Path | str, folder: Path | str | None = None) -> list[Archived
 
 
 # -- helpers --------------------------------------------------------------------------------
-
-
-def _phrase(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return ""
 
 
 def _why(exc: OSError) -> str:

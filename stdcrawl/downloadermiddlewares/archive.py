@@ -21,6 +21,10 @@ and without the reason phrase; the archive has what Scrapy kept.
 
 Settings: ``STDCRAWL_ARCHIVE`` (off: no archive, records have ``provenance: []``);
 off in ad-hoc runs and in ``stdcrawl reextract`` (nothing is downloaded there).
+The records are built (hashed, gzipped) in the spider's worker processes
+(``spider.readers``, :meth:`stdcrawl.readers.Readers.encode`) while there are
+any, else by the writer; the bytes written are the same either way.
+
 A response that cannot be archived is one log line and a counter
 (``stdcrawl/archive/refused`` for an exchange that is not well-formed HTTP,
 ``stdcrawl/archive/write_failed`` when the file cannot take it); the crawl goes on.
@@ -40,6 +44,7 @@ from scrapy.utils.httpobj import urlparse_cached
 from stdcrawl import events
 from stdcrawl.archive import Exchange
 from stdcrawl.extensions.warcarchive import WarcArchive
+from stdcrawl.readers import Readers
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +99,7 @@ class ArchiveMiddleware:
         # A redirect or a retry copies its request's meta: each attempt starts without a location.
         request.meta.pop(ARCHIVED, None)
 
-    def process_response(self, request: Request, response: Response) -> Response:
+    async def process_response(self, request: Request, response: Response) -> Response:
         if "canonical" not in request.meta or urlparse_cached(request).path == "/robots.txt":
             return response
         archive = self.archive
@@ -107,6 +112,11 @@ class ArchiveMiddleware:
             assert self.crawler.stats is not None
             self.crawler.stats.inc_value(events.ARCHIVE_REFUSED)
             return response
-        if (stored := archive.write(exchange)) is not None:
+        encoded = None
+        # The spider's worker processes hash and gzip the records; the writer only appends them.
+        readers: Readers | None = getattr(self.crawler.spider, "readers", None)
+        if readers is not None and (target := archive.target()) is not None:
+            encoded = await readers.encode(exchange, *target)
+        if (stored := archive.write(exchange, encoded)) is not None:
             request.meta[ARCHIVED] = stored  # response.meta is its request's meta
         return response

@@ -54,6 +54,7 @@ from scrapy.exceptions import NotConfigured
 
 from stdcrawl import events
 from stdcrawl.archive import ArchivedFile, ArchiveError, Copy, Exchange, RunArchive, Stored, recover
+from stdcrawl.archive.encoding import Encoded
 from stdcrawl.archive.index import describe
 from stdcrawl.lake import run_folder
 from stdcrawl.lake.stores import Store, open_store
@@ -173,8 +174,33 @@ class WarcArchive:
 
     # -- capture ----------------------------------------------------------------------------
 
-    def write(self, exchange: Exchange) -> Stored | None:
-        """Archive one exchange; None (logged and counted) when it could not be."""
+    def target(self) -> tuple[str, int] | None:
+        """Where the next exchange goes, to have it encoded elsewhere: its file's warcinfo ID and the
+        compression level (:func:`stdcrawl.archive.encoding.encode`); None when nothing is archived."""
+        archive = self._open()
+        return (archive.warcinfo_id, archive.compression_level) if archive is not None else None
+
+    def write(self, exchange: Exchange, encoded: Encoded | None = None) -> Stored | None:
+        """Archive one exchange (``encoded``: as a worker built it for :meth:`target`); None (logged and
+        counted) when it could not be."""
+        if (archive := self._open()) is None:
+            return None
+        try:
+            stored = archive.write(exchange, self._last(exchange.url), encoded)
+        except ArchiveError as exc:
+            logger.error("Response not archived: %s", exc)
+            self.stats.inc_value(events.ARCHIVE_WRITE_FAILED)
+            return None
+        self._copies.setdefault(stored.key, {})[stored.url] = archive.copy_of(stored)
+        self.stats.inc_value(events.ARCHIVE_REVISITS if stored.revisit else events.ARCHIVE_RESPONSES)
+        if len(archive.files) > self._shipped:
+            self._ship()
+        if self._uploads and self._uploads[0][1].done():
+            self._collect(wait=False)
+        return stored
+
+    def _open(self) -> RunArchive | None:
+        """The run's archive, opened on first use; None when this run archives nothing (more)."""
         if not self.capture or self._off:
             return None
         if self.archive is None:
@@ -188,19 +214,7 @@ class WarcArchive:
                 logger.error("No WARC archive this run: %s", self._off)
                 self.stats.inc_value(events.ARCHIVE_WRITE_FAILED)
                 return None
-        try:
-            stored = self.archive.write(exchange, self._last(exchange.url))
-        except ArchiveError as exc:
-            logger.error("Response not archived: %s", exc)
-            self.stats.inc_value(events.ARCHIVE_WRITE_FAILED)
-            return None
-        self._copies.setdefault(stored.key, {})[stored.url] = self.archive.copy_of(stored)
-        self.stats.inc_value(events.ARCHIVE_REVISITS if stored.revisit else events.ARCHIVE_RESPONSES)
-        if len(self.archive.files) > self._shipped:
-            self._ship()
-        if self._uploads and self._uploads[0][1].done():
-            self._collect(wait=False)
-        return stored
+        return self.archive
 
     def _last(self, url: str) -> Copy | None:
         """The URL's last copy: in a file of this run not yet committed, else the one the state remembers."""
