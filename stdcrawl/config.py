@@ -299,7 +299,7 @@ def _defs() -> list[Setting]:
         Setting("STDCRAWL_RUN_ID", safe_name, "names the run's folders in the lake (made up at start when empty)", crawl),
         Setting("STDCRAWL_SAMPLE_URLS", integer(0, 1000), "URLs named in the report per kind of trouble", crawl),
         Setting("STDCRAWL_PROGRESS_INTERVAL", number(0, 86400), "seconds between progress log lines when not on a terminal (0: off)", crawl),
-        Setting("STDCRAWL_EXTRACT_WORKERS", integer(0, 64), "processes that read the pages beside the crawler (0: in its own process)", crawl),
+        Setting("STDCRAWL_EXTRACT_WORKERS", integer(0, 64), "processes that read the pages, and build their WARC records, beside the crawler (0: in its own process)", crawl),
         Setting("STDCRAWL_GC_THRESHOLD", integer(0, 10_000_000), "new objects between runs of the garbage collector during a crawl (0: Python's own setting)", crawl),
         Setting("STDCRAWL_NEAR_DUPLICATE_BITS", integer(1, 31), "SimHash distance (of 64 bits) at which two texts are reported as near duplicates", crawl),
         Setting("STDCRAWL_STATE_PATH", optional_path, "the state store (default <data dir>/state.sqlite)", state),

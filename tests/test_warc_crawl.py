@@ -94,6 +94,8 @@ def test_a_crawl_leaves_warc_files_that_warcio_reads_holding_every_page_it_fetch
         data = (runs.data / "lake" / entry["key"]).read_bytes()
         assert (len(data), hashlib.sha256(data).hexdigest()) == (entry["bytes"], entry["sha256"])
         assert in_file[0]["type"] == "warcinfo" and len(in_file) == entry["records"]
+        # Built in the worker or by the writer, every record names its own file's warcinfo record.
+        assert {r["headers"]["WARC-Warcinfo-ID"] for r in in_file[1:]} == {in_file[0]["headers"]["WARC-Record-ID"]}
         requests = {r["headers"]["WARC-Record-ID"] for r in in_file if r["type"] == "request"}
         for record in in_file:
             if record["type"] in ("response", "revisit"):
@@ -324,6 +326,11 @@ def test_an_s3_outage_keeps_the_warc_files_in_the_spool_until_the_lake_is_back(s
         for entry in article["provenance"]:
             page = read_provenance(entry, lambda key: cache.setdefault(key, store.get(key)))
             assert page.url == entry["url"] and page.status == 200
+    assert len(cache) > 2  # files rolled while records were being built in the worker for the one before
+    for key, body in cache.items():
+        (copy := tmp_path / key.replace("/", "_")).write_bytes(body)
+        in_file = warcio_records(copy)
+        assert {r["headers"]["WARC-Warcinfo-ID"] for r in in_file[1:]} == {in_file[0]["headers"]["WARC-Record-ID"]}, key
     proc = subprocess.run([sys.executable, "-m", "stdcrawl", "lake", "verify", f"s3://{s3.bucket}/prod", "--endpoint-url",
                            s3.endpoint], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 3, proc.stdout + proc.stderr  # whole; the run the outage cut short is marked failed
