@@ -1,4 +1,4 @@
-"""Extraction stays linear on hostile pages: each shape at the size cap reads in well under a second.
+"""Extraction stays linear on hostile pages: each shape at the size cap reads in under two seconds of CPU.
 
 Each page is built just under ``MAX_PAGE_CHARS`` (so it is read, not refused)
 around a real article whose parts the test knows, and the test checks both the
@@ -29,7 +29,9 @@ BODY = [
     "The two sides agreed to share data from the joint observatory with researchers around the world next year.",
     "The laboratory will train fifty doctoral students a year, half of them from partner universities abroad.",
 ]
-LIMIT_S = 1.0
+# The slowest shape takes 0.65-0.85 s on the bench VM and up to 1.1 s when the VM runs a third slow (seen in CI);
+# a reader quadratic in 200,000 paragraphs or a 2-million-character token would be far past any such bound.
+LIMIT_S = 2.0
 
 
 def head() -> str:

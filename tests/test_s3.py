@@ -79,12 +79,15 @@ def lake_settings(s3: S3Server, batch: int) -> dict[str, str]:
 
 
 TABLE_READER = """
-import json, sys
+import json, os, sys
 from deltalake import DeltaTable
 uri, endpoint = sys.argv[1:3]
 options = {"AWS_ENDPOINT_URL": endpoint, "AWS_ALLOW_HTTP": "true", "AWS_REGION": "us-east-1"}
 rows = DeltaTable(uri, storage_options=options).to_pyarrow_dataset().to_table(columns=["id", "content_hash"], use_threads=False)
-print(json.dumps({r["id"]: r["content_hash"] for r in rows.to_pylist()}))
+print(json.dumps({r["id"]: r["content_hash"] for r in rows.to_pylist()}), flush=True)
+# No interpreter teardown, as the committer: pyarrow's and delta-rs's threads can abort it after the answer
+# ("terminate called without an active exception", seen in CI; apache/arrow#34314).
+os._exit(0)
 """
 
 
