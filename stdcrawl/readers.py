@@ -41,7 +41,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, BinaryIO, TypeVar, cast
 
-from stdcrawl.archive import Exchange
+from stdcrawl.archive import ArchiveError, Exchange
 from stdcrawl.archive.encoding import Encoded, encode
 from stdcrawl.extract import Listing, extract_article, extract_listing
 from stdcrawl.paths import child_env
@@ -99,7 +99,11 @@ class Readers:
             return None
         try:
             return cast(Encoded, await self._read("warc", exchange.url, (exchange, warcinfo_id, level)))
-        except Exception:  # noqa: BLE001  whatever failed there, the writer does the same work here and reports its own failure
+        except (ReaderCrashed, ArchiveError):  # logged as a death; the writer reports a record it cannot build either
+            return None
+        except Exception as exc:  # noqa: BLE001  a bug there must not cost the page: the writer does the same work
+            logger.warning("A worker could not build the WARC records of %s (%s: %s); the crawler builds them",
+                           exchange.url, type(exc).__name__, exc)
             return None
 
     async def _read(self, kind: str, url: str, args: tuple[Any, ...]) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -107,7 +108,7 @@ def test_pages_in_flight_when_a_worker_is_killed_are_read_again() -> None:
 
 
 def test_a_worker_builds_the_warc_records_the_writer_appends_and_a_dead_one_leaves_them_to_it(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     page = (PAGES / "g3-web-headings.html").read_bytes()
     url = "https://www.stdaily.com/web/English/2025-01/02/content_104321.html"
     headers = [(b"Content-Type", b"text/html; charset=utf-8")]
@@ -136,6 +137,19 @@ def test_a_worker_builds_the_warc_records_the_writer_appends_and_a_dead_one_leav
     assert records[-1]["headers"]["WARC-IP-Address"] == "127.0.0.1"
 
     assert asyncio.run(encode(0, archive.warcinfo_id)) is None  # no workers: the writer builds them
+
+    async def broken() -> Any:  # an error in the worker other than a death (here fastwarc's level check): one line
+        pool = Readers(1, died=deaths.append)
+        try:
+            return await pool.encode(edited, archive.warcinfo_id, 0)
+        finally:
+            pool.close()
+
+    with caplog.at_level(logging.WARNING, logger="stdcrawl.readers"):
+        assert asyncio.run(broken()) is None and not deaths
+    assert [r.getMessage() for r in caplog.records] == [
+        f"A worker could not build the WARC records of {url} (ValueError: archive compression level 0 is not 1-9); "
+        "the crawler builds them"]
     monkeypatch.setattr(readers._Worker, "command", ("-c", "import os; os._exit(3)"))
     assert asyncio.run(encode(1, archive.warcinfo_id)) is None  # nor a page lost to a worker that keeps dying
     assert len(deaths) == 2 and all("exit status 3" in why for why in deaths)
