@@ -92,8 +92,8 @@ class Readers:
         """The exchange's WARC records built by a worker (:func:`~stdcrawl.archive.encoding.encode`).
 
         None when there are no workers, or when the worker could not build them
-        (it died twice, fastwarc refused): the archive's writer then builds them
-        itself, and says so if it cannot either.
+        (it died twice, fastwarc refused, anything else: a WARNING line): the
+        archive's writer then builds them itself, and says so if it cannot either.
         """
         if not self.workers:
             return None

@@ -134,15 +134,16 @@ class Members:
 
 
 def encode(exchange: Exchange, warcinfo_id: str, level: int = COMPRESSION_LEVEL, *,
-           members: Members | None = None) -> Encoded:
+           members: Members | None = None, sha1: bytes | None = None) -> Encoded:
     """The exchange's ``request`` and full ``response`` records for the file of ``warcinfo_id``; see the module docstring.
 
     ``members``: the builder to use (its level then wins); by default this process's own for ``level``.
+    ``sha1``: the body's SHA-1 when the caller has it already (the writer does).
     """
     members = members or _members(level)
     when = date_of(exchange)
     request_id, response_id = record_id(), record_id()
-    sha1 = hashlib.sha1(exchange.body).digest()
+    sha1 = sha1 if sha1 is not None else hashlib.sha1(exchange.body).digest()
     return Encoded(warcinfo_id, members.level, when, request_id, response_id, sha1,
                    members.request(exchange, warcinfo_id, request_id, response_id, when),
                    members.response(exchange, warcinfo_id, response_id, request_id, when, sha1))

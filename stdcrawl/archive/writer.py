@@ -180,7 +180,7 @@ class RunArchive:
             response = self._members.response(exchange, file.warcinfo_id, response_id, request_id, when, sha1, original)
         else:
             if encoded is None or encoded.warcinfo_id != file.warcinfo_id or encoded.level != self._members.level:
-                encoded = encode(exchange, file.warcinfo_id, members=self._members)
+                encoded = encode(exchange, file.warcinfo_id, members=self._members, sha1=sha1)
             when, request_id, response_id = encoded.when, encoded.request_id, encoded.response_id
             request, response = encoded.request, encoded.response
 
