@@ -8,6 +8,8 @@
 - ``STDCRAWL_RUN_ID``: unique per run, sortable: ``20261127T020304Z-1a2b3c``;
   ``STDCRAWL_RUN_STARTED`` and ``STDCRAWL_RUN_DATE`` (UTC) go with it.
 - ``USER_AGENT``: ``stdcrawl/<version> (+STDCRAWL_CONTACT_URL)``, unless set.
+- Scrapy's cookies middleware, telnet console and remote control, while their
+  own setting is off, are left out of Scrapy's base lists: never imported.
 - ``JOBDIR``: ``<data dir>/jobs/<STDCRAWL_JOB>`` when a job name is given: a
   long backfill stopped with Ctrl-C or SIGTERM resumes where it stopped; a
   job that finished starts afresh (:mod:`stdcrawl.extensions.jobs`).
@@ -44,6 +46,14 @@ ITEM_CLASSES = {
     "rejects": ["stdcrawl.record.Rejected"],
 }
 SECRETS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+# Scrapy components that their own setting turns off (they raise NotConfigured), taken out of Scrapy's
+# base lists while it is off so that their modules are never imported: the remote control brings
+# aiohttp, the cookies middleware tldextract and requests, 0.3 CPU s and 12 MB at every start.
+SWITCHED_OFF = (
+    ("COOKIES_ENABLED", "DOWNLOADER_MIDDLEWARES", "scrapy.downloadermiddlewares.cookies.CookiesMiddleware"),
+    ("REMOTE_CONTROL_ENABLED", "EXTENSIONS", "scrapy.extensions.remote_control.RemoteControl"),
+    ("TELNETCONSOLE_ENABLED", "EXTENSIONS", "scrapy.extensions.telnet.TelnetConsole"),
+)
 
 
 def new_run_id(now: dt.datetime | None = None) -> str:
@@ -76,9 +86,23 @@ def move_secrets(settings: BaseSettings) -> None:
             settings.set(name, None, priority=max(settings.getpriority(name) or 0, SETTINGS_PRIORITIES["cmdline"]))
 
 
+def leave_out_switched_off(settings: BaseSettings) -> None:
+    """Take the components of :data:`SWITCHED_OFF` whose setting is off out of Scrapy's base lists.
+
+    Out of ``<NAME>_BASE``, not disabled in ``<NAME>`` with None: Scrapy imports
+    every class named there to compare it with the base list's. A component the
+    project or the command line names in ``<NAME>`` is still loaded, and runs
+    if its setting is on.
+    """
+    for switch, name, path in SWITCHED_OFF:
+        if not settings.getbool(switch) and isinstance(base := settings[f"{name}_BASE"], BaseSettings):
+            base.set(path, None, priority="addon")
+
+
 class StdcrawlAddon:
     def update_settings(self, settings: BaseSettings) -> None:
         move_secrets(settings)
+        leave_out_switched_off(settings)
         problems = [str(p) for p in config.validate(settings, fix=True)]
         now = dt.datetime.now(dt.UTC)
         settings.set("STDCRAWL_RUN_ID", settings.get("STDCRAWL_RUN_ID") or new_run_id(now), priority="cmdline")

@@ -676,3 +676,24 @@ def test_a_closed_archive_refuses_writes_and_a_resumed_run_numbers_on(tmp_path: 
         resumed.write(exchange)
     assert [f.key.rsplit("/", 1)[1] for f in archive.files + resumed.files] == ["00000.warc.gz", "00001.warc.gz"]
     assert io.BytesIO(Path(archive.files[0].path).read_bytes()).read(2) == b"\x1f\x8b"
+
+
+def test_an_exchange_keeps_every_header_value_as_sent_and_no_credential() -> None:
+    from scrapy.http import HtmlResponse, Request
+
+    from stdcrawl.downloadermiddlewares.archive import exchange_of
+
+    request = Request("https://www.stdaily.com/web/English/node_433.html", headers=[
+        ("Accept", "text/html"), ("Authorization", "Basic c2VjcmV0"), ("Proxy-Authorization", "Basic cHJveHk="),
+        ("Cookie", "session=1"), ("Accept-Language", "en"),
+    ])
+    response = HtmlResponse(request.url, status=200, body=b"<html></html>", request=request, headers=[
+        ("Content-Type", "text/html; charset=utf-8"), ("Set-Cookie", "a=1"), ("set-cookie", "b=2"), ("X-Count", 3),
+    ])
+    when = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    exchange = exchange_of(request, response, when)
+    assert list(exchange.request_headers) == [(b"Accept", b"text/html"), (b"Accept-Language", b"en")]
+    assert list(exchange.response_headers) == [
+        (b"Content-Type", b"text/html; charset=utf-8"), (b"Set-Cookie", b"a=1"), (b"Set-Cookie", b"b=2"), (b"X-Count", b"3"),
+    ]
+    assert exchange.body == b"<html></html>" and exchange.date == when and exchange.method == "GET"

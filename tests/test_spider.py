@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import run_crawl
+from conftest import ROOT, run_crawl
 from scrapy.http import HtmlResponse, Request
 from scrapy.settings import SETTINGS_PRIORITIES
 from scrapy.utils.test import get_crawler
@@ -15,6 +18,7 @@ from scrapy.utils.test import get_crawler
 from stdcrawl.replica.model import ReplicaConfig, SiteModel
 from stdcrawl.replica.server import ReplicaServer
 from stdcrawl.replica.truth import compare, expected_records, forbidden_urls
+from stdcrawl.paths import child_env
 from stdcrawl.project import project_settings
 from stdcrawl.spiders.channel import CooperationSpider, StdailySpider
 from stdcrawl.channels import find_channel
@@ -164,6 +168,45 @@ def test_live_site_defaults_are_polite_and_safe() -> None:
     assert not settings.getbool("REMOTE_CONTROL_ENABLED")
     assert spider.allowed_domains == ["stdaily.com"]
     assert parse_article_url("https://www.stdaily.com/web/English/2024-05/08/content_123456.html")
+
+
+_COMPONENTS_LOADED = """
+import json, sys
+from scrapy.core.downloader.middleware import DownloaderMiddlewareManager
+from scrapy.crawler import Crawler
+from scrapy.extension import ExtensionManager
+from scrapy.utils.misc import load_object
+from stdcrawl.project import project_settings
+from stdcrawl.spiders.channel import CooperationSpider
+from scrapy.utils.reactor import install_reactor
+install_reactor("twisted.internet.asyncioreactor.AsyncioSelectorReactor")
+crawler = Crawler(CooperationSpider, project_settings(json.loads(sys.argv[1])))
+crawler._apply_settings()  # the add-ons, as a crawl starts
+# The lists Scrapy's managers build, each class imported as they import it.
+loaded = [load_object(path).__name__ for manager in (DownloaderMiddlewareManager, ExtensionManager)
+          for path in manager._get_mwlist_from_settings(crawler.settings)]
+print(json.dumps({"loaded": loaded, "modules": sorted({name.split(".")[0] for name in sys.modules})}))
+"""
+
+
+@pytest.mark.parametrize(("setting", "component", "module"), [
+    ("COOKIES_ENABLED", "CookiesMiddleware", "tldextract"),
+    ("REMOTE_CONTROL_ENABLED", "RemoteControl", "aiohttp"),
+    ("TELNETCONSOLE_ENABLED", "TelnetConsole", None),
+])
+def test_a_component_switched_off_is_never_imported_and_switched_on_it_is_loaded(
+        setting: str, component: str, module: str | None) -> None:
+    def start(**settings: object) -> dict[str, list[str]]:
+        out = subprocess.run([sys.executable, "-c", _COMPONENTS_LOADED, json.dumps(settings)], capture_output=True,
+                             text=True, check=True, cwd=ROOT, env=child_env())
+        return json.loads(out.stdout)
+
+    off, on = start(), start(**{setting: True})
+    assert component not in off["loaded"] and component in on["loaded"]
+    if module is not None:  # what the component costs at every start
+        assert module not in off["modules"] and module in on["modules"]
+    others = {"CookiesMiddleware", "RemoteControl", "TelnetConsole"} - {component}
+    assert not others & set(on["loaded"])  # switching one on brings back only that one
 
 
 @pytest.mark.parametrize(

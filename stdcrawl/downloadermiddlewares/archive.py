@@ -53,8 +53,9 @@ _SECRET_HEADERS = frozenset({b"authorization", b"proxy-authorization", b"cookie"
 
 
 def _pairs(headers: Headers, *, skip: frozenset[bytes] = frozenset()) -> list[tuple[bytes, bytes]]:
-    return [(bytes(name), bytes(value)) for name, values in headers.items() if bytes(name).lower() not in skip
-            for value in values]
+    # Headers keeps names and values as bytes (normalised when set): read as stored, not through
+    # Headers.items(), which normalises each name again and builds a list per name.
+    return [(name, value) for name, values in dict.items(headers) if name.lower() not in skip for value in values]
 
 
 def exchange_of(request: Request, response: Response, when: dt.datetime) -> Exchange:
