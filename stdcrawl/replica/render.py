@@ -148,7 +148,7 @@ def _nav(model: SiteModel, family: str, salt: str) -> str:
 
 def sidebar(model: SiteModel, request_no: int, family: str = "legacy") -> list[Story]:
     """The sidebar's stories on one CMS: its own pages, a new pick on every request."""
-    stories = [s for s in model.live_stories() if family in s.families]
+    stories = model.served_by(family)
     r = random.Random(f"{model.config.seed}:sidebar:{family}:{request_no}")
     return r.sample(stories, min(5 if family == "legacy" else 6, len(stories)))
 
