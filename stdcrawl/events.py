@@ -170,6 +170,10 @@ REEXTRACT_NOT_ARCHIVED = "stdcrawl/reextract/not_archived"
 REEXTRACT_UNREADABLE = "stdcrawl/reextract/unreadable"  # records that could not be used
 REEXTRACT_REFUSED = "stdcrawl/reextract/refused"  # requests that would have reached the network
 
+# -- the run's CPU time (stdcrawl/extensions/cputime.py), seconds -----------------------------
+CPU_CRAWLER = "stdcrawl/cpu/crawler_seconds"  # the crawl's own process, start-up included
+CPU_HELPERS = "stdcrawl/cpu/helpers_seconds"  # its extraction workers and the table's committer
+
 # -- drift and monitors ---------------------------------------------------------------------
 DRIFT_TEMPLATE_CHANGES = "stdcrawl/drift/template_changes"  # [{template, articles, samples}]
 MONITORS_RESULTS = "stdcrawl/monitors/results"

@@ -125,6 +125,7 @@ def build(stats: dict[str, Any], run_id: str, spider: str, *, started: bool = Tr
         "pages": pages,
         "requests": stats.get("downloader/request_count", 0),
         "pages_per_second": round(pages / elapsed, 1) if elapsed else 0.0,
+        "cpu_seconds": {"crawler": stats.get(events.CPU_CRAWLER), "helpers": stats.get(events.CPU_HELPERS)},
         "articles": {**counts_from_stats(stats), "near_duplicates": stats.get(events.DEDUPE_NEAR_DUPLICATE, 0)},
         "stored": {
             "records": stats.get(events.EXPORT_COMMITTED, 0),
@@ -176,6 +177,14 @@ def _archive_row(report: dict[str, Any]) -> str:
             f"({a['bytes_stored'] / 1e6:.1f} MB) stored, {a['files_spooled']} spooled, {a['not_archived']} not archived")
 
 
+def _cpu(report: dict[str, Any]) -> str:
+    cpu = report.get("cpu_seconds") or {}
+    if cpu.get("crawler") is None:
+        return ""
+    helpers = cpu.get("helpers") or 0.0
+    return f"; CPU {cpu['crawler'] + helpers:.1f} s ({cpu['crawler']:.1f} the crawler, {helpers:.1f} its workers and committer)"
+
+
 def summary(report: dict[str, Any]) -> str:
     """The report as a short table for people and cron mail."""
     a, stored = report["articles"], report["stored"]
@@ -186,7 +195,7 @@ def summary(report: dict[str, Any]) -> str:
     rows = [
         ("run", f"{report['run_id']}  {report['spider']}  {report['finish_reason']}  exit {report['exit_status']}"),
         ("duration", f"{report['duration_seconds']} s, {report['pages']} pages ({report['pages_per_second']}/s), "
-                     f"{report['requests']} requests"),
+                     f"{report['requests']} requests" + _cpu(report)),
         ("articles", f"new {a['new']}  revised {a['revised']}  unchanged {a['unchanged']}  deleted {a['deleted']}"),
         ("not exported", f"rejected {a['rejected']}  duplicates {a['duplicates']}  near duplicates reported {a['near_duplicates']}"),
         ("stored", f"{stored['records']} records in {stored['parts']} lake parts, {stored['not_stored']} not stored "

@@ -80,6 +80,8 @@ EXTENSIONS = {
     "stdcrawl.extensions.warcarchive.WarcArchive": 120,
     # Before LakeRuns finishes the run's folders: the report they carry says whether the table was updated.
     "stdcrawl.extensions.currenttable.CurrentTable": 140,
+    # After the committer has exited, before the run's report is written.
+    "stdcrawl.extensions.cputime.CpuTime": 145,
     "stdcrawl.extensions.lakeruns.LakeRuns": 150,
     "stdcrawl.extensions.monitoring.Monitoring": 200,
     "stdcrawl.extensions.jobs.FinishedJobs": 300,

@@ -135,3 +135,30 @@ def test_retry_after_is_waited_for(tmp_path: Path) -> None:
         hits = [r.at for r in replica.requests if r.target == flaky.paths[flaky.primary]]
     assert run.stats["stdcrawl/retry_after/waits"] == 2
     assert len(hits) == 3 and hits[1] - hits[0] >= 0.95 and hits[2] - hits[1] >= 0.95
+
+
+def test_the_report_says_the_cpu_time_of_the_crawler_and_of_its_helpers(tmp_path: Path) -> None:
+    """The run's CPU, by process, against what the kernel says the whole process tree used (wait4)."""
+    with ReplicaServer(ReplicaConfig(articles=30)) as replica:
+        seen = {}
+        for name, settings in {"shipped": {}, "alone": {"STDCRAWL_EXTRACT_WORKERS": "0", "STDCRAWL_TABLE": "False"}}.items():
+            stats_file = tmp_path / f"{name}.json"
+            cmd = command(tmp_path / name, replica.url, STDCRAWL_STATS_FILE=str(stats_file), **settings)
+            with (tmp_path / f"{name}.out").open("w+") as out:
+                proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, text=True)
+                _, status, usage = os.wait4(proc.pid, 0)
+                out.seek(0)
+                printed = out.read()
+            assert os.waitstatus_to_exitcode(status) == 0, printed[-3000:]
+            stats = json.loads(stats_file.read_text(encoding="utf-8"))
+            crawler, helpers = stats["stdcrawl/cpu/crawler_seconds"], stats["stdcrawl/cpu/helpers_seconds"]
+            total = usage.ru_utime + usage.ru_stime
+            # Measured when the engine stopped: only the summary and the interpreter's exit come after.
+            assert total - 0.5 < crawler + helpers <= total + 0.02, (crawler, helpers, total)
+            report = json.loads(next((tmp_path / name).rglob("_report.json")).read_text(encoding="utf-8"))
+            assert 0 < report["cpu_seconds"]["crawler"] <= crawler
+            duration = next(line for line in printed.splitlines() if line.startswith("duration"))
+            assert f"CPU {crawler + helpers:.1f} s ({crawler:.1f} the crawler, {helpers:.1f} its workers and committer)" in duration
+            seen[name] = helpers
+    assert seen["shipped"] > 0.1  # an extraction worker and the table's committer, each an interpreter of its own
+    assert seen["alone"] == 0.0  # no process but the crawler's
