@@ -27,6 +27,7 @@ SCRIPTS: dict[str, list[str]] = {
     "reextract_cost.py": [],
     "archive_cost.py": [],
     "table_reads.py": ["--runs", "300", "--partitionings", "none,year"],  # the shipped layout against the baseline
+    "components.py": [],
 }
 
 
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def table(r: dict[str, dict]) -> str:
-    t, e, i, m, s, f, x, a, d = (r[name] for name in SCRIPTS)
+    t, e, i, m, s, f, x, a, d, c = (r[name] for name in SCRIPTS)
     big = max(i["archives"], key=int)
     v = t["variants"]
     shipped = next(row for row in d["tables"] if row["partitioning"] == "year" and row["maintained"])
@@ -59,6 +60,8 @@ def table(r: dict[str, dict]) -> str:
                        f"{t['bare_cpu_s_per_1000_articles']} s per 1,000 articles (+{t['added_cpu_ms_per_article']} ms an article)"),
         ("  archive", f"without it {v['no_archive']['pages_per_s']} pages/s (ratio {v['no_archive']['ratio']}): "
                       f"{t['archive_ms_per_page']} ms a page"),
+        ("  by process", f"the crawler's process {t['crawler_cpu_s_per_1000_articles']} s per 1,000 articles "
+                         f"(+{t['added_crawler_cpu_ms_per_article']} ms an article), its helpers {t['helpers_cpu_s_per_1000_articles']} s"),
         ("  table", f"the commit at the end of a run: {t['table_commit_cpu_s']} CPU s"),
         ("  workers", f"extraction in the crawler's process: {v['extraction_in_crawler']['pages_per_s']} pages/s "
                       f"(ratio {v['extraction_in_crawler']['ratio']})"),
@@ -81,6 +84,9 @@ def table(r: dict[str, dict]) -> str:
         ("warc", f"{x['archive']['bytes_per_1000_articles'] / 1e6:.1f} MB per 1,000 articles; reextract "
                  f"{x['reextract']['pages_per_s']} pages/s, 0 requests; writing {a['stdcrawl']['write_us_per_page']} us a page "
                  f"(fastwarc alone {a['libraries']['fastwarc']['write_us_per_page']}, warcio {a['libraries']['warcio']['write_us_per_page']})"),
+        ("components", f"the crawler's {c['crawler_cpu_ms_per_page']} ms a page: {c['components_share']:.0%} in its enabled "
+                       f"components, costliest " + ", ".join(f"{row['component'].rsplit('.', 1)[1]} {row['estimated_us_per_page']} us"
+                                                              for row in c["components"][:4])),
         ("table reads", f"{d['runs']} runs: by year, maintained: {shipped['data_files']} files, commit {shipped['commit_ms_mean']} ms, "
                         f"read all {shipped['read_all_ms']} ms, a year {shipped['read_year_ms']} ms; unpartitioned, left alone: "
                         f"{baseline['data_files']} files, {baseline['commit_ms_mean']} ms, {baseline['read_all_ms']} ms, "

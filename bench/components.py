@@ -1,0 +1,180 @@
+"""What each enabled component costs a page in the crawler's process.
+
+A full crawl by stdcrawl as shipped of a replica of N Cooperation articles
+(default 2000), run twice in the same script run: once as it is, for the
+crawler's real CPU per page (the run's own stats, ``stdcrawl/cpu/crawler_seconds``),
+and once under cProfile with its log at INFO, where Scrapy names every
+component it enabled: downloader middlewares, spider
+middlewares, item pipelines, extensions. Those, the spider, the download
+handler and the feed exporter are each charged the profiled time of their
+methods entered from outside the component, less what those spend in another
+component's methods (a spider middleware's output is the spider's callback
+pulled through it: that is the spider's). What it calls that is no component,
+the extraction worker's pipe say, is charged to it; Scrapy's own helpers it
+calls are its cost too, but not the spider middleware manager's chain, through
+which a middleware pulls the layers under it. cProfile's clock is the
+wall's, so the time the process sat waiting (the event loop's poll with
+nothing to do, waiting for the table's committer to exit) is taken out of the
+total and of the component that waited.
+What no component's method holds is Scrapy's and Twisted's own machinery:
+the engine, the scheduler, the middleware managers, the HTTP client, the event loop.
+
+Figures: per component, microseconds of profiled time a page and the share of
+the crawler's profiled total; the share applied to the real CPU per page gives
+an estimate in real microseconds. cProfile slows Python calls more than C
+work, so the estimate is the share, not a timing.
+
+    python bench/components.py [--articles N] [--top K]
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import importlib
+import inspect
+import json
+import pstats
+import re
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import run, stdcrawl_command, report
+
+from stdcrawl.replica.model import ReplicaConfig
+from stdcrawl.replica.server import ReplicaServer
+
+_ENABLED = re.compile(r"Enabled (downloader middleware|spider middleware|item pipeline|extension)s:\n(\[.*?\])", re.S)
+# Not listed by Scrapy's log, but on every page's path.
+_ALSO = {
+    "spider": "stdcrawl.spiders.channel.CooperationSpider",
+    "download handler": "stdcrawl.downloadhandlers.http11.HeaderCappedHTTP11DownloadHandler",
+    "feed exporter": "stdcrawl.feeds.exporters.RecordingJsonLinesExporter",
+}
+Key = tuple[str, int, str]
+
+
+def enabled(log: str) -> list[tuple[str, str]]:
+    """(kind, class path) of every component the crawl's log says Scrapy enabled, then the ones on every page's path."""
+    found = [(kind, path) for kind, listed in _ENABLED.findall(log) for path in ast.literal_eval(listed)]
+    return found + list(_ALSO.items())
+
+
+def methods(path: str) -> set[Key]:
+    """pstats keys of every function the class defines or inherits (``object``'s aside)."""
+    module, _, name = path.rpartition(".")
+    cls = getattr(importlib.import_module(module), name)
+    keys: set[Key] = set()
+    for klass in cls.__mro__[:-1]:
+        for value in vars(klass).values():
+            function = inspect.unwrap(value.__func__ if isinstance(value, (classmethod, staticmethod)) else value)
+            code = getattr(function, "__code__", None)
+            if code is not None:
+                keys.add((code.co_filename, code.co_firstlineno, code.co_name))
+    return keys
+
+
+def charged(stats: pstats.Stats, own: set[Key], others: set[Key]) -> float:
+    """Seconds in the component's methods entered from outside it, less their calls into other components."""
+    table = stats.stats  # type: ignore[attr-defined]
+    total = 0.0
+    for key in own & set(table):
+        total += sum(entry[3] for caller, entry in table[key][4].items() if caller not in own)
+    for key in (others - own) & set(table):
+        total -= sum(entry[3] for caller, entry in table[key][4].items() if caller in own)
+    # Never below nothing: cProfile's times of async generators resumed through one another can overlap
+    # (StartSpiderMiddleware, which passes the spider's start requests on, came out at -13 µs a page).
+    return max(total, 0.0)
+
+
+def boundaries(stats: pstats.Stats) -> tuple[set[Key], float]:
+    """Functions charged to no component, and the seconds spent idle.
+
+    The functions: waiting for another process to exit, and the spider
+    middleware manager's wrappers, through which a spider middleware pulls the
+    output of the layers under it (the spider's callback, the next middleware).
+    """
+    table = stats.stats  # type: ignore[attr-defined]
+    machinery = {k for k in table if (k[0].endswith("subprocess.py") and k[2] in _CHILD_WAITS)
+                 or k[0].endswith(_SPIDER_CHAIN)}
+    idle = sum(table[k][2] for k in table if k[0] == "~" and k[2] in _IDLE)
+    return machinery, idle
+
+
+_IDLE = {"<method 'poll' of 'select.epoll' objects>", "<method 'poll' of 'select.poll' objects>",
+         "<built-in method select.select>", "<built-in method time.sleep>", "<built-in method posix.waitpid>"}
+_CHILD_WAITS = {"run", "wait", "communicate", "_wait", "_communicate"}
+_SPIDER_CHAIN = "scrapy/core/spidermw.py"
+
+
+# The crawl under cProfile: python -c RUNNER PROFILE MODULE ARGS... (``-m cProfile`` cannot take ``-m stdcrawl``'s exit status as given).
+RUNNER = """
+import cProfile, runpy, sys
+out, module = sys.argv[1], sys.argv[2]
+sys.argv = [module, *sys.argv[3:]]
+profiler = cProfile.Profile()
+profiler.enable()
+try:
+    runpy.run_module(module, run_name="__main__", alter_sys=True)
+except SystemExit:
+    pass
+finally:
+    profiler.disable()
+    profiler.dump_stats(out)
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--articles", type=int, default=2000)
+    parser.add_argument("--top", type=int, default=40, help="components shown, costliest first")
+    args = parser.parse_args()
+    with ReplicaServer(ReplicaConfig(articles=args.articles), cache=True) as replica, tempfile.TemporaryDirectory() as tmp:
+        stats_file = Path(tmp) / "stats.json"
+        plain = run(stdcrawl_command(replica.url, Path(tmp) / "plain", STDCRAWL_STATS_FILE=str(stats_file)), replica)
+        if plain.returncode != 0:
+            sys.exit(f"stdcrawl failed:\n{plain.output[-3000:]}")
+        crawler_cpu = json.loads(stats_file.read_text(encoding="utf-8"))["stdcrawl/cpu/crawler_seconds"]
+        profile = Path(tmp) / "crawler.prof"
+        command = stdcrawl_command(replica.url, Path(tmp) / "profiled", LOG_LEVEL="INFO")
+        profiled = run([sys.executable, "-c", RUNNER, str(profile), *command[2:]], replica)
+        if profiled.returncode != 0 or not profile.exists():
+            sys.exit(f"stdcrawl under cProfile failed:\n{profiled.output[-3000:]}")
+        stats = pstats.Stats(str(profile))
+    pages = plain.requests
+    machinery, idle = boundaries(stats)
+    profiled_total = stats.total_tt - idle  # type: ignore[attr-defined]
+    rows = []
+    found = [(kind, path, methods(path)) for kind, path in enabled(profiled.output)]
+    everything = set().union(machinery, *(keys for _, _, keys in found))
+    for kind, path, keys in found:
+        seconds = charged(stats, keys, everything)
+        share = seconds / profiled_total
+        rows.append({
+            "component": path, "kind": kind,
+            "profiled_us_per_page": round(seconds * 1e6 / pages, 1),
+            "share": round(share, 4),
+            "estimated_us_per_page": round(share * crawler_cpu * 1e6 / pages, 1),
+        })
+    rows.sort(key=lambda r: -r["share"])
+    components = sum(r["share"] for r in rows)
+    for r in rows[: args.top]:
+        print(f"{r['estimated_us_per_page']:8.1f} µs  {r['share']:6.1%}  {r['kind']:<22} {r['component']}", file=sys.stderr)
+    report("components", {
+        "articles": args.articles,
+        "pages": pages,
+        "crawler_cpu_ms_per_page": round(crawler_cpu * 1000 / pages, 3),
+        "profiled_ms_per_page": round(profiled_total * 1000 / pages, 3),  # idle time taken out
+        "idle_s": round(idle, 2),
+        "components_share": round(components, 4),
+        "machinery_share": round(1 - components, 4),  # Scrapy, Twisted, the event loop, start-up and imports
+        "components": rows,
+    })
+
+
+if __name__ == "__main__":
+    main()
