@@ -15,14 +15,19 @@ calls are its cost too, but not the spider middleware manager's chain, through
 which a middleware pulls the layers under it. cProfile's clock is the
 wall's, so the time the process sat waiting (the event loop's poll with
 nothing to do, waiting for the table's committer to exit) is taken out of the
-total and of the component that waited.
-What no component's method holds is Scrapy's and Twisted's own machinery:
-the engine, the scheduler, the middleware managers, the HTTP client, the event loop.
+total and of the component that waited (the poll, the sleeps, and a wait
+for a child process made through ``subprocess``). A function two components
+share, inherited plumbing, goes to no component. What no component holds is
+the start-up's imports (their own line) and the machinery: Scrapy's and
+Twisted's engine, scheduler, middleware managers and HTTP client, the event
+loop, and stdcrawl code in no component (the worker's replies arriving).
 
-Figures: per component, microseconds of profiled time a page and the share of
-the crawler's profiled total; the share applied to the real CPU per page gives
-an estimate in real microseconds. cProfile slows Python calls more than C
-work, so the estimate is the share, not a timing.
+Figures: per component, microseconds of profiled time a page (a page: a
+request the replica served) and the share of the crawler's profiled total;
+the share applied to the real CPU a page gives an estimate in real
+microseconds. cProfile slows Python calls more than C work, so the estimate
+is the share, not a timing; a one-off cost (the collector's one collection at
+the engine's start) shows spread over the pages.
 
     python bench/components.py [--articles N] [--top K]
 """
@@ -48,7 +53,8 @@ from _common import run, stdcrawl_command, report
 from stdcrawl.replica.model import ReplicaConfig
 from stdcrawl.replica.server import ReplicaServer
 
-_ENABLED = re.compile(r"Enabled (downloader middleware|spider middleware|item pipeline|extension)s:\n(\[.*?\])", re.S)
+_KINDS = ("downloader middleware", "spider middleware", "item pipeline", "extension")
+_ENABLED = re.compile(rf"Enabled ({'|'.join(_KINDS)})s:\n(\[.*?\])", re.S)
 # Not listed by Scrapy's log, but on every page's path.
 _ALSO = {
     "spider": "stdcrawl.spiders.channel.CooperationSpider",
@@ -86,9 +92,23 @@ def charged(stats: pstats.Stats, own: set[Key], others: set[Key]) -> float:
         total += sum(entry[3] for caller, entry in table[key][4].items() if caller not in own)
     for key in (others - own) & set(table):
         total -= sum(entry[3] for caller, entry in table[key][4].items() if caller in own)
-    # Never below nothing: cProfile's times of async generators resumed through one another can overlap
-    # (StartSpiderMiddleware, which passes the spider's start requests on, came out at -13 µs a page).
-    return max(total, 0.0)
+    return total
+
+
+def owned(found: list[tuple[str, str, set[Key]]]) -> tuple[list[tuple[str, str, set[Key]]], set[Key]]:
+    """Each component's own methods, and the shared ones.
+
+    A function two components inherit (Scrapy's ``BaseSpiderMiddleware``
+    plumbing, ``object_ref.__new__`` under every Request and Item) is one
+    pstats entry whoever ran it: it is charged to neither, and counts as
+    machinery, like the code of no component.
+    """
+    seen: dict[Key, int] = {}
+    for _, _, keys in found:
+        for key in keys:
+            seen[key] = seen.get(key, 0) + 1
+    shared = {key for key, n in seen.items() if n > 1 or key[0].endswith(_TRACKREF)}
+    return [(kind, path, keys - shared) for kind, path, keys in found], shared
 
 
 def boundaries(stats: pstats.Stats) -> tuple[set[Key], float]:
@@ -109,22 +129,31 @@ _IDLE = {"<method 'poll' of 'select.epoll' objects>", "<method 'poll' of 'select
          "<built-in method select.select>", "<built-in method time.sleep>", "<built-in method posix.waitpid>"}
 _CHILD_WAITS = {"run", "wait", "communicate", "_wait", "_communicate"}
 _SPIDER_CHAIN = "scrapy/core/spidermw.py"
+_TRACKREF = "scrapy/utils/trackref.py"  # object_ref.__new__: every Request, Response and Item made, by anyone
 
 
-# The crawl under cProfile: python -c RUNNER PROFILE MODULE ARGS... (``-m cProfile`` cannot take ``-m stdcrawl``'s exit status as given).
+def imports(stats: pstats.Stats) -> float:
+    """Seconds spent importing modules (start-up, mostly): the outermost ``import`` of each."""
+    table = stats.stats  # type: ignore[attr-defined]
+    return sum(v[3] for k, v in table.items() if k[0] == "<frozen importlib._bootstrap>" and k[2] == "_find_and_load")
+
+
+# The crawl under cProfile, exiting with the crawl's own status: python -c RUNNER PROFILE MODULE ARGS...
 RUNNER = """
 import cProfile, runpy, sys
 out, module = sys.argv[1], sys.argv[2]
 sys.argv = [module, *sys.argv[3:]]
 profiler = cProfile.Profile()
+status = 0
 profiler.enable()
 try:
     runpy.run_module(module, run_name="__main__", alter_sys=True)
-except SystemExit:
-    pass
+except SystemExit as exc:
+    status = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
 finally:
     profiler.disable()
     profiler.dump_stats(out)
+sys.exit(status)
 """
 
 
@@ -148,9 +177,13 @@ def main() -> None:
     pages = plain.requests
     machinery, idle = boundaries(stats)
     profiled_total = stats.total_tt - idle  # type: ignore[attr-defined]
+    listed = enabled(profiled.output)
+    if len({kind for kind, _ in listed}) < len(_KINDS) + len(_ALSO):
+        sys.exit("bench/components.py: the crawl's log did not name its enabled components (Scrapy's 'Enabled ...' lines)")
+    found, shared = owned([(kind, path, methods(path)) for kind, path in listed])
+    everything = set().union(machinery, shared, *(keys for _, _, keys in found))
+    imported = imports(stats)
     rows = []
-    found = [(kind, path, methods(path)) for kind, path in enabled(profiled.output)]
-    everything = set().union(machinery, *(keys for _, _, keys in found))
     for kind, path, keys in found:
         seconds = charged(stats, keys, everything)
         share = seconds / profiled_total
@@ -171,7 +204,9 @@ def main() -> None:
         "profiled_ms_per_page": round(profiled_total * 1000 / pages, 3),  # idle time taken out
         "idle_s": round(idle, 2),
         "components_share": round(components, 4),
-        "machinery_share": round(1 - components, 4),  # Scrapy, Twisted, the event loop, start-up and imports
+        "imports_share": round(imported / profiled_total, 4),  # start-up, mostly: Scrapy's, spidermon's, stdcrawl's modules
+        # Scrapy, Twisted, the event loop, and stdcrawl code in no component (the worker's replies, say).
+        "machinery_share": round(1 - components - imported / profiled_total, 4),
         "components": rows,
     })
 

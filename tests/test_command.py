@@ -147,14 +147,15 @@ def test_the_report_says_the_cpu_time_of_the_crawler_and_of_its_helpers(tmp_path
             with (tmp_path / f"{name}.out").open("w+") as out:
                 proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, text=True)
                 _, status, usage = os.wait4(proc.pid, 0)
+                proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen is told
                 out.seek(0)
                 printed = out.read()
-            assert os.waitstatus_to_exitcode(status) == 0, printed[-3000:]
+            assert proc.returncode == 0, printed[-3000:]
             stats = json.loads(stats_file.read_text(encoding="utf-8"))
             crawler, helpers = stats["stdcrawl/cpu/crawler_seconds"], stats["stdcrawl/cpu/helpers_seconds"]
             total = usage.ru_utime + usage.ru_stime
-            # Measured when the engine stopped: only the summary and the interpreter's exit come after.
-            assert total - 0.5 < crawler + helpers <= total + 0.02, (crawler, helpers, total)
+            # Measured when the engine stopped: the summary and the interpreter's exit (0.14-0.33 s here) come after.
+            assert 0.7 * total < crawler + helpers <= total + 0.02, (crawler, helpers, total)
             report = json.loads(next((tmp_path / name).rglob("_report.json")).read_text(encoding="utf-8"))
             assert 0 < report["cpu_seconds"]["crawler"] <= crawler
             duration = next(line for line in printed.splitlines() if line.startswith("duration"))

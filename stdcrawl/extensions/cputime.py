@@ -4,10 +4,11 @@ Set as two stats, seconds of user plus system time since the process
 started: ``stdcrawl/cpu/crawler_seconds`` (the crawl's own process,
 start-up included) and ``stdcrawl/cpu/helpers_seconds`` (the child processes
 it has waited for). Measured when the feeds are closed, after the table's
-committer and before the lake's run report is written, and again when the
-engine stops, so the report, the stats file and the summary say it. The
-crawler's figure is what bounds a crawl's page rate (one core); the sum is
-what the run costs.
+committer and before the lake's run report is written (the report's
+figures), and again when the engine stops (the stats file's and the
+summary's, a hundredth or so more). The interpreter's exit comes after and is
+in neither: a few tenths of a second. The crawler's figure is what bounds a
+crawl's page rate (one core); the sum is what the run costs.
 """
 
 from __future__ import annotations
