@@ -75,6 +75,7 @@ def main() -> None:
                     helpers = json.loads(stats_file.read_text(encoding="utf-8"))["stdcrawl/cpu/helpers_seconds"]
                     split.append((crawl.cpu - helpers, helpers))
     rate = {name: statistics.median(c.pages_per_second for c in runs) for name, runs in crawls.items()}
+    crawler_cpu, helpers_cpu = statistics.median(c for c, _ in split), statistics.median(h for _, h in split)
     cpu = {name: statistics.median(c.cpu for c in runs) for name, runs in crawls.items()}
     pages = crawls["stdcrawl"][0].requests
     figures = {
@@ -96,10 +97,10 @@ def main() -> None:
         "stdcrawl_cpu_s_per_1000_articles": figures["stdcrawl"]["cpu_s_per_1000_articles"],
         "bare_cpu_s_per_1000_articles": figures["bare"]["cpu_s_per_1000_articles"],
         "added_cpu_ms_per_article": round((cpu["stdcrawl"] - cpu["bare"]) * 1000 / articles, 2),
-        "crawler_cpu_s_per_1000_articles": round(statistics.median(c for c, _ in split) * 1000 / articles, 2),
-        "helpers_cpu_s_per_1000_articles": round(statistics.median(h for _, h in split) * 1000 / articles, 2),
+        "crawler_cpu_s_per_1000_articles": round(crawler_cpu * 1000 / articles, 2),
+        "helpers_cpu_s_per_1000_articles": round(helpers_cpu * 1000 / articles, 2),
         # What the crawler's own process adds to the bare spider's: the share of the added CPU that costs pages/s.
-        "added_crawler_cpu_ms_per_article": round((statistics.median(c for c, _ in split) - cpu["bare"]) * 1000 / articles, 2),
+        "added_crawler_cpu_ms_per_article": round((crawler_cpu - cpu["bare"]) * 1000 / articles, 2),
         "archive_ms_per_page": round(figures["stdcrawl"]["ms_per_page"] - figures["no_archive"]["ms_per_page"], 3),
         "table_commit_cpu_s": round(cpu["stdcrawl"] - cpu["no_table"], 2),
         "variants": figures,
